@@ -208,6 +208,29 @@ mod tests {
     }
 
     #[test]
+    fn reads_parquet_and_names_a_corrupt_file() {
+        let mut df = df!(
+            "t" => ["a", "b", "c"],
+            "x" => [1.5f64, 2.5, 3.5],
+            "n" => [1i64, 2, 3]
+        )
+        .expect("frame");
+        let p = tmp("t.parquet", "");
+        let f = std::fs::File::create(&p).expect("create");
+        ParquetWriter::new(f).finish(&mut df).expect("write parquet");
+        let t = read_numeric(&p, FileFormat::Auto, Some("t"), &cols(&["n", "x"]), MissingPolicy::Error, Some(2))
+            .expect("read parquet");
+        assert_eq!(t.values, vec![1.0, 1.5, 2.0, 2.5]);
+        assert_eq!(t.timestamps, vec!["a", "b"]);
+
+        let bad = tmp("bad.parquet", "PAR1 this is not parquet");
+        let err = read_numeric(&bad, FileFormat::Auto, None, &cols(&["x"]), MissingPolicy::Error, None)
+            .expect_err("corrupt")
+            .to_string();
+        assert!(err.contains("bad.parquet"), "{err}");
+    }
+
+    #[test]
     fn missing_value_policies() {
         let p = tmp("gaps.csv", "t,a,b\n0,1,10\n1,,11\n2,3,NaN\n3,4,13\n");
         let c = cols(&["a", "b"]);

@@ -23,6 +23,8 @@ use seqlab_tasks::{Evaluation, Forecaster, ForecasterConfig, evaluate, forecast_
 use serde_json::{Map, Value, json};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 /// Errors of a run.
@@ -74,6 +76,9 @@ pub fn select_device(backend: BackendKind) -> Device {
 pub struct RunOptions {
     /// Print nothing but errors (tests).
     pub quiet: bool,
+    /// Set (e.g. by a Ctrl-C handler) to stop training after the current step; the run then
+    /// saves its checkpoints and evaluates the best one as usual.
+    pub stop: Option<Arc<AtomicBool>>,
 }
 
 /// One row of `metrics.csv`.
@@ -121,6 +126,10 @@ impl Logger {
         if !self.quiet {
             eprintln!("{text}");
         }
+        self.file_only(text);
+    }
+
+    fn file_only(&mut self, text: &str) {
         if let Some(f) = &mut self.file {
             let _ = writeln!(f, "{text}");
         }
@@ -235,6 +244,8 @@ pub fn run(cfg: &ExperimentConfig, config_toml: &str, opts: &RunOptions) -> Resu
     let mut lr = cfg.train.lr;
     let interactive = !opts.quiet && std::io::stderr().is_terminal();
     let mut since_best = 0usize;
+    let stop_requested = || opts.stop.as_ref().is_some_and(|s| s.load(Ordering::SeqCst));
+    let mut interrupted = false;
 
     for epoch in 1..=cfg.train.epochs {
         let mut order = train_origins.clone();
@@ -278,6 +289,10 @@ pub fn run(cfg: &ExperimentConfig, config_toml: &str, opts: &RunOptions) -> Resu
                 bar.set_message(format!("{:.4}", sum / n as f64));
                 bar.inc(1);
             }
+            if stop_requested() {
+                interrupted = true;
+                break;
+            }
         }
         if let Some(bar) = &bar {
             bar.finish_and_clear();
@@ -302,6 +317,10 @@ pub fn run(cfg: &ExperimentConfig, config_toml: &str, opts: &RunOptions) -> Resu
             cfg.train.epochs,
             if improved { " *" } else { "" }
         ));
+        if interrupted {
+            log.line(&format!("interrupted in epoch {epoch}: keeping the best checkpoint and evaluating it"));
+            break;
+        }
         if cfg.train.patience > 0 && since_best >= cfg.train.patience {
             log.line(&format!("early stop: no better validation loss for {} epochs", cfg.train.patience));
             break;
@@ -316,6 +335,9 @@ pub fn run(cfg: &ExperimentConfig, config_toml: &str, opts: &RunOptions) -> Resu
     let train_seconds = start.elapsed().as_secs_f64();
     let last_path = ckpt_dir.join("last.bpk");
     model.valid().save_file(&last_path).map_err(|e| io_err(&last_path, e))?;
+    if !best_path.is_file() {
+        model.valid().save_file(&best_path).map_err(|e| io_err(&best_path, e))?;
+    }
 
     let best_model = load_checkpoint(&model_cfg, &best_path, &device)?;
     let valid = evaluate(&best_model, &ds, Split::Valid, cfg.task.seasonal_period, cfg.train.eval_batch_size, &device);
@@ -323,7 +345,7 @@ pub fn run(cfg: &ExperimentConfig, config_toml: &str, opts: &RunOptions) -> Resu
     let outcome = RunOutcome { run_dir: run_dir.clone(), history, best_epoch: best.1, test, valid, train_seconds, n_params };
     write_reports(cfg, &ds, &outcome)?;
     log.line(&format!("best epoch {} | trained in {:.1}s", outcome.best_epoch, train_seconds));
-    log.line(&summary_table(&outcome.test));
+    log.file_only(&summary_table(&outcome.test));
     Ok(outcome)
 }
 

@@ -5,6 +5,8 @@ use clap::{Args, Parser, Subcommand};
 use seqlab_config::{LoadOptions, Resolved};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[derive(Parser)]
 #[command(name = "seqlab", version, about = "Deep learning on sequences: train, inspect and evaluate TOML experiments")]
@@ -80,7 +82,18 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Run { experiment, layers, quiet } => {
             let resolved = resolve(&experiment, &layers)?;
-            let outcome = seqlab_train::run(&resolved.config, &resolved.to_toml(), &seqlab_train::RunOptions { quiet })?;
+            // First Ctrl-C: finish the step, keep the checkpoints, evaluate and write the run
+            // folder. Second Ctrl-C: exit at once.
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = stop.clone();
+            let _ = ctrlc::set_handler(move || {
+                if flag.swap(true, Ordering::SeqCst) {
+                    std::process::exit(130);
+                }
+                eprintln!("\nstopping after this step (Ctrl-C again to abort)");
+            });
+            let opts = seqlab_train::RunOptions { quiet, stop: Some(stop) };
+            let outcome = seqlab_train::run(&resolved.config, &resolved.to_toml(), &opts)?;
             println!("run folder: {}", outcome.run_dir.display());
             println!(
                 "best epoch {} of {}, trained in {:.1}s, {} test windows",
