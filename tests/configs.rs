@@ -59,5 +59,6 @@ fn config_show_and_explain() {
     assert!(line("model.kind").contains("configs/models/lstm.toml"));
     assert!(line("data.lookback").contains("configs/data/etth1.toml"));
     assert!(line("model.revin").contains("experiments/etth1/lstm.toml"));
-    assert!(line("model.patch_len").ends_with("# default"));
+    assert!(line("model.moving_avg").ends_with("# default"));
+    assert!(line("model.patch_len").contains("experiments/etth1/lstm.toml"));
 }

@@ -412,9 +412,9 @@ pub fn validate(c: &ExperimentConfig) -> Result<(), ConfigError> {
         if m.n_heads == 0 || m.d_hidden % m.n_heads != 0 {
             return Err(bad("model.n_heads", format!("must divide d_hidden = {}", m.d_hidden)));
         }
-        if m.patch_len > 0 && (m.patch_stride == 0 || m.patch_len > d.lookback) {
-            return Err(bad("model.patch_len", "needs patch_stride >= 1 and patch_len <= data.lookback"));
-        }
+    }
+    if m.kind != ModelKind::Dlinear && m.patch_len > 0 && (m.patch_stride == 0 || m.patch_len > d.lookback) {
+        return Err(bad("model.patch_len", "needs patch_stride >= 1 and patch_len <= data.lookback"));
     }
     if m.kind == ModelKind::Dlinear && (m.moving_avg == 0 || m.moving_avg % 2 == 0) {
         return Err(bad("model.moving_avg", "must be odd"));

@@ -80,6 +80,43 @@ impl SequenceEncoder for Encoder {
     }
 }
 
+/// Number of tokens for `seq_length` steps cut into patches (`patch_len = 0`: one per step).
+pub fn n_tokens(patch_len: usize, stride: usize, seq_length: usize) -> usize {
+    if patch_len == 0 {
+        seq_length
+    } else if seq_length < patch_len {
+        0
+    } else {
+        (seq_length - patch_len) / stride.max(1) + 1
+    }
+}
+
+/// Cut `[batch, steps, d]` into patch tokens `[batch, n_tokens, patch_len * d]` (a patch every
+/// `stride` steps); a token is padding when its first step is. `patch_len = 0` is the identity.
+pub fn patchify(
+    x: Tensor<3>,
+    mask: Option<Tensor<2, Bool>>,
+    patch_len: usize,
+    stride: usize,
+) -> (Tensor<3>, Option<Tensor<2, Bool>>) {
+    if patch_len == 0 {
+        return (x, mask);
+    }
+    let [b, t, c] = x.dims();
+    let n = n_tokens(patch_len, stride, t);
+    let mut patches = Vec::with_capacity(n);
+    let mut masks = Vec::with_capacity(n);
+    for p in 0..n {
+        let start = p * stride.max(1);
+        patches.push(x.clone().slice(burn::tensor::s![.., start..start + patch_len, ..]).reshape([b, patch_len * c]));
+        if let Some(m) = &mask {
+            masks.push(m.clone().slice(burn::tensor::s![.., start..start + 1]));
+        }
+    }
+    let mask = mask.map(|_| Tensor::cat(masks, 1));
+    (Tensor::stack(patches, 1), mask)
+}
+
 /// Runtime configuration of an encoder, built from the user's `[model]` section.
 #[derive(Debug, Clone)]
 pub enum EncoderConfig {
@@ -118,6 +155,8 @@ impl EncoderConfig {
             n_layers: m.n_layers,
             dropout: m.dropout,
             bidirectional: m.bidirectional,
+            patch_len: m.patch_len,
+            patch_stride: m.patch_stride,
         }))
     }
 

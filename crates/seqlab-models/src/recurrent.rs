@@ -8,7 +8,7 @@
 //! With a padding mask, the state is frozen at padded steps, so the summary of each sequence is
 //! its last valid state, and the backward direction starts at its last valid step.
 
-use crate::encoder::{EncoderInput, EncoderOutput, SequenceEncoder};
+use crate::encoder::{EncoderInput, EncoderOutput, SequenceEncoder, n_tokens, patchify};
 use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::{sigmoid, tanh};
@@ -51,6 +51,10 @@ pub struct RecurrentEncoderConfig {
     pub dropout: f64,
     /// Also read the sequence backwards and concatenate.
     pub bidirectional: bool,
+    /// Steps per patch (0: none).
+    pub patch_len: usize,
+    /// Steps between patches.
+    pub patch_stride: usize,
 }
 
 impl RecurrentEncoderConfig {
@@ -60,7 +64,8 @@ impl RecurrentEncoderConfig {
         let mut forward = Vec::new();
         let mut backward = Vec::new();
         for layer in 0..self.n_layers {
-            let d_in = if layer == 0 { self.d_input } else { self.d_hidden * dirs };
+            let token = if self.patch_len > 0 { self.patch_len * self.d_input } else { self.d_input };
+            let d_in = if layer == 0 { token } else { self.d_hidden * dirs };
             forward.push(RecurrentLayer::new(self.cell, d_in, self.d_hidden, false, device));
             if self.bidirectional {
                 backward.push(RecurrentLayer::new(self.cell, d_in, self.d_hidden, true, device));
@@ -72,6 +77,8 @@ impl RecurrentEncoderConfig {
             dropout: DropoutConfig::new(self.dropout).init(),
             d_hidden: self.d_hidden,
             bidirectional: self.bidirectional,
+            patch_len: self.patch_len,
+            patch_stride: self.patch_stride.max(1),
         }
     }
 }
@@ -104,23 +111,39 @@ impl RecurrentLayer {
 
     /// `[batch_size, seq_length, d_input] -> ([batch_size, seq_length, d_hidden], [batch_size, d_hidden])`.
     pub fn forward(&self, x: Tensor<3>, mask_pad: Option<&Tensor<2, Bool>>) -> (Tensor<3>, Tensor<2>) {
-        let [b, t_len, _] = x.dims();
+        let keep = mask_pad.map(keep_steps);
+        let (outputs, last) = self.forward_steps(split_steps(x), keep.as_deref());
+        (Tensor::stack(outputs, 1), last)
+    }
+
+    /// One step per element: `[batch_size, d_input]` each -> `[batch_size, d_hidden]` each, plus
+    /// the final state. `keep[t]` is `[batch_size, 1]`, 1 at valid and 0 at padded steps.
+    ///
+    /// Working on a list of steps (not slices of one `[batch, time, features]` tensor) keeps the
+    /// backward pass linear in the sequence length: the gradient of a slice of a big tensor is a
+    /// zero tensor of the big shape, so slicing every step would cost O(time^2).
+    pub fn forward_steps(&self, steps: Vec<Tensor<2>>, keep: Option<&[Tensor<2>]>) -> (Vec<Tensor<2>>, Tensor<2>) {
+        let t_len = steps.len();
+        let Some(first) = steps.first() else {
+            unreachable!("a sequence has at least one step")
+        };
+        let b = first.dims()[0];
+        let device = first.device();
         let h_size = self.d_hidden;
-        let gh = self.cell.gates() * h_size;
-        let device = x.device();
-        let xp = self.input.forward(x);
         let mut h = Tensor::<2>::zeros([b, h_size], &device);
         let mut c = Tensor::<2>::zeros([b, h_size], &device);
-        let mut outputs = Vec::with_capacity(t_len);
-        let steps: Vec<usize> = if self.reverse { (0..t_len).rev().collect() } else { (0..t_len).collect() };
-        for t in steps {
-            let xt = xp.clone().slice(s![.., t..t + 1, ..]).reshape([b, gh]);
-            let hp = self.hidden.forward(h.clone());
+        let mut outputs: Vec<Option<Tensor<2>>> = vec![None; t_len];
+        let order: Vec<usize> = if self.reverse { (0..t_len).rev().collect() } else { (0..t_len).collect() };
+        let mut steps: Vec<Option<Tensor<2>>> = steps.into_iter().map(Some).collect();
+        for t in order {
+            let Some(x_t) = steps[t].take() else { unreachable!("each step is read once") };
+            let xg = self.input.forward(x_t);
+            let hg = self.hidden.forward(h.clone());
             let (h_new, c_new) = match self.cell {
-                CellKind::Rnn => (tanh(xt + hp), None),
+                CellKind::Rnn => (tanh(xg + hg), None),
                 CellKind::Lstm => {
-                    let gates = (xt + hp).chunk(4, 1);
-                    let [i, f, g, o]: [Tensor<2>; 4] = match gates.try_into() {
+                    let parts = (xg + hg).chunk(4, 1);
+                    let [i, f, g, o]: [Tensor<2>; 4] = match parts.try_into() {
                         Ok(a) => a,
                         Err(_) => unreachable!("chunk(4) of a 4*H dimension gives 4 parts"),
                     };
@@ -128,22 +151,21 @@ impl RecurrentLayer {
                     (sigmoid(o) * tanh(c_new.clone()), Some(c_new))
                 }
                 CellKind::Gru => {
-                    let xs = xt.chunk(3, 1);
-                    let hs = hp.chunk(3, 1);
+                    // r and z add the input and hidden parts; n gates the hidden part by r.
+                    let xs = xg.chunk(3, 1);
+                    let hs = hg.chunk(3, 1);
                     let r = sigmoid(xs[0].clone() + hs[0].clone());
                     let z = sigmoid(xs[1].clone() + hs[1].clone());
                     let n = tanh(xs[2].clone() + r * hs[2].clone());
-                    let h_new = z.clone() * h.clone() + (z.neg() + 1.0) * n;
-                    (h_new, None)
+                    (z.clone() * h.clone() + (z.neg() + 1.0) * n, None)
                 }
             };
-            match mask_pad {
-                Some(mask) => {
-                    let keep = mask.clone().slice(s![.., t..t + 1]).bool_not().float();
-                    let drop = keep.clone().neg() + 1.0;
-                    h = h_new * keep.clone() + h * drop.clone();
+            match keep.map(|k| k[t].clone()) {
+                Some(keep_t) => {
+                    let drop = keep_t.clone().neg() + 1.0;
+                    h = h_new * keep_t.clone() + h * drop.clone();
                     if let Some(c_new) = c_new {
-                        c = c_new * keep + c * drop;
+                        c = c_new * keep_t + c * drop;
                     }
                 }
                 None => {
@@ -153,16 +175,28 @@ impl RecurrentLayer {
                     }
                 }
             }
-            outputs.push(h.clone());
+            outputs[t] = Some(h.clone());
         }
-        if self.reverse {
-            outputs.reverse();
-        }
-        (Tensor::stack(outputs, 1), h)
+        (outputs.into_iter().flatten().collect(), h)
     }
 }
 
-/// Stacked (optionally bidirectional) recurrent layers with dropout between them.
+/// Split `[batch, time, features]` into `time` tensors of `[batch, features]`.
+pub fn split_steps(x: Tensor<3>) -> Vec<Tensor<2>> {
+    let [b, _, d] = x.dims();
+    x.swap_dims(0, 1).iter_dim(0).map(|s| s.reshape([b, d])).collect()
+}
+
+/// Per-step keep weights `[batch, 1]` (1 valid, 0 padded) from a padding mask `[batch, time]`.
+pub fn keep_steps(mask_pad: &Tensor<2, Bool>) -> Vec<Tensor<2>> {
+    let t = mask_pad.dims()[1];
+    let keep = mask_pad.clone().bool_not().float();
+    (0..t).map(|i| keep.clone().slice(s![.., i..i + 1])).collect()
+}
+
+/// Stacked (optionally bidirectional) recurrent layers with dropout between them, reading the
+/// sequence step by step or, with `patch_len > 0`, patch by patch (as SegRNN does), which
+/// shortens the recurrence by the patch stride.
 #[derive(Module, Debug)]
 pub struct RecurrentEncoder {
     /// Forward-direction layers.
@@ -175,30 +209,35 @@ pub struct RecurrentEncoder {
     pub d_hidden: usize,
     /// Whether both directions are read.
     pub bidirectional: bool,
+    /// Steps per patch (0: one step per recurrence step).
+    pub patch_len: usize,
+    /// Steps between patches.
+    pub patch_stride: usize,
 }
 
 impl SequenceEncoder for RecurrentEncoder {
     fn encode(&self, input: EncoderInput) -> EncoderOutput {
-        let mask = input.mask_pad.as_ref();
-        let mut x = input.x;
+        let (x, mask) = patchify(input.x, input.mask_pad, self.patch_len, self.patch_stride);
+        let keep = mask.as_ref().map(keep_steps);
+        let mut steps = split_steps(x);
         let mut summary = None;
         let n = self.forward.len();
         for layer in 0..n {
-            let (out_f, last_f) = self.forward[layer].forward(x.clone(), mask);
+            let (out_f, last_f) = self.forward[layer].forward_steps(steps.clone(), keep.as_deref());
             let (out, last) = if self.bidirectional {
-                let (out_b, last_b) = self.backward[layer].forward(x, mask);
-                (Tensor::cat(vec![out_f, out_b], 2), Tensor::cat(vec![last_f, last_b], 1))
+                let (out_b, last_b) = self.backward[layer].forward_steps(steps, keep.as_deref());
+                let out = out_f.into_iter().zip(out_b).map(|(f, b)| Tensor::cat(vec![f, b], 1)).collect();
+                (out, Tensor::cat(vec![last_f, last_b], 1))
             } else {
                 (out_f, last_f)
             };
-            x = if layer + 1 < n { self.dropout.forward(out) } else { out };
+            steps = if layer + 1 < n { out.into_iter().map(|o: Tensor<2>| self.dropout.forward(o)).collect() } else { out };
             summary = Some(last);
         }
-        let summary = match summary {
-            Some(s) => s,
-            None => unreachable!("a recurrent encoder has at least one layer"),
+        let Some(summary) = summary else {
+            unreachable!("a recurrent encoder has at least one layer")
         };
-        EncoderOutput { hidden: x, summary }
+        EncoderOutput { hidden: Tensor::stack(steps, 1), summary }
     }
 
     fn d_output(&self) -> usize {
@@ -206,7 +245,7 @@ impl SequenceEncoder for RecurrentEncoder {
     }
 
     fn n_steps(&self, seq_length: usize) -> usize {
-        seq_length
+        n_tokens(self.patch_len, self.patch_stride, seq_length)
     }
 }
 
@@ -218,7 +257,7 @@ mod tests {
     fn encoder(cell: CellKind, bidirectional: bool) -> RecurrentEncoder {
         let device = Device::flex();
         device.seed(3);
-        RecurrentEncoderConfig { cell, d_input: 3, d_hidden: 5, n_layers: 2, dropout: 0.0, bidirectional }.init(&device)
+        RecurrentEncoderConfig { cell, d_input: 3, d_hidden: 5, n_layers: 2, dropout: 0.0, bidirectional, patch_len: 0, patch_stride: 1 }.init(&device)
     }
 
     #[test]
@@ -274,5 +313,86 @@ mod tests {
         let c = sig(1.0) * (1.6f32).tanh();
         let expected = sig(2.4) * c.tanh();
         assert!((h - expected).abs() < 1e-6, "{h} vs {expected}");
+    }
+
+    fn fused(gates: &[&burn::nn::GateController]) -> (Linear, Linear) {
+        let cat_w = |f: &dyn Fn(&burn::nn::GateController) -> &Linear| {
+            Tensor::cat(gates.iter().map(|g| f(g).weight.val()).collect(), 1)
+        };
+        let cat_b = |f: &dyn Fn(&burn::nn::GateController) -> &Linear| {
+            Tensor::cat(gates.iter().map(|g| f(g).bias.as_ref().expect("bias").val()).collect(), 0)
+        };
+        let mk = |w: Tensor<2>, b: Tensor<1>| {
+            let [d_in, d_out] = w.dims();
+            let mut lin = LinearConfig::new(d_in, d_out).init(&w.device());
+            lin.weight = burn::module::Param::from_tensor(w);
+            lin.bias = Some(burn::module::Param::from_tensor(b));
+            lin
+        };
+        (
+            mk(cat_w(&|g| &g.input_transform), cat_b(&|g| &g.input_transform)),
+            mk(cat_w(&|g| &g.hidden_transform), cat_b(&|g| &g.hidden_transform)),
+        )
+    }
+
+    fn max_diff(a: Tensor<3>, b: Tensor<3>) -> f32 {
+        (a - b).abs().max().into_scalar::<f32>()
+    }
+
+    /// Same weights, same outputs as burn-nn's reference LSTM (gate order i, f, g, o).
+    #[test]
+    fn lstm_matches_burn_nn() {
+        let device = Device::flex();
+        device.seed(11);
+        let reference = burn::nn::LstmConfig::new(3, 4, true).init(&device);
+        let (input, hidden) = fused(&[
+            &reference.input_gate,
+            reference.forget_gate.as_ref().expect("forget gate"),
+            &reference.cell_gate,
+            &reference.output_gate,
+        ]);
+        let mut ours = RecurrentLayer::new(CellKind::Lstm, 3, 4, false, &device);
+        ours.input = input;
+        ours.hidden = hidden;
+        let x = Tensor::<3>::random([2, 5, 3], burn::tensor::Distribution::Default, &device);
+        let (expected, _) = reference.forward(x.clone(), None);
+        let (got, _) = ours.forward(x, None);
+        assert!(max_diff(expected, got) < 1e-5);
+    }
+
+    /// Same weights, same outputs as burn-nn's GRU with PyTorch's convention (reset after).
+    #[test]
+    fn gru_matches_burn_nn() {
+        let device = Device::flex();
+        device.seed(12);
+        let reference = burn::nn::GruConfig::new(3, 4, true).with_reset_after(true).init(&device);
+        let (input, hidden) = fused(&[&reference.reset_gate, &reference.update_gate, &reference.new_gate]);
+        let mut ours = RecurrentLayer::new(CellKind::Gru, 3, 4, false, &device);
+        ours.input = input;
+        ours.hidden = hidden;
+        let x = Tensor::<3>::random([2, 5, 3], burn::tensor::Distribution::Default, &device);
+        let expected = reference.forward(x.clone(), None);
+        let (got, _) = ours.forward(x, None);
+        assert!(max_diff(expected, got) < 1e-5);
+    }
+
+    #[test]
+    fn patches_shorten_the_recurrence() {
+        let device = Device::flex();
+        let enc = RecurrentEncoderConfig {
+            cell: CellKind::Gru,
+            d_input: 2,
+            d_hidden: 6,
+            n_layers: 2,
+            dropout: 0.0,
+            bidirectional: false,
+            patch_len: 12,
+            patch_stride: 12,
+        }
+        .init(&device);
+        let x = Tensor::<3>::random([3, 96, 2], burn::tensor::Distribution::Default, &device);
+        let out = enc.encode(EncoderInput::new(x));
+        assert_eq!(out.hidden.dims(), [3, 8, 6]);
+        assert_eq!(enc.n_steps(96), 8);
     }
 }

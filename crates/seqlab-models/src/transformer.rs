@@ -4,13 +4,13 @@
 //! `patch_stride` steps (as PatchTST does), each patch is one token; otherwise each step is a
 //! token. Tokens get a learned position embedding and go through pre-norm encoder blocks.
 
-use crate::encoder::{EncoderInput, EncoderOutput, SequenceEncoder};
+use crate::encoder::{EncoderInput, EncoderOutput, SequenceEncoder, n_tokens, patchify};
 use burn::module::Param;
 use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
 use burn::nn::activation::ActivationConfig;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
-use burn::tensor::{Bool, s};
+use burn::tensor::s;
 
 /// Configuration of a [`TransformerSeqEncoder`].
 #[derive(Debug, Clone)]
@@ -61,16 +61,6 @@ impl TransformerSeqEncoderConfig {
     }
 }
 
-fn n_tokens(patch_len: usize, stride: usize, seq_length: usize) -> usize {
-    if patch_len == 0 {
-        seq_length
-    } else if seq_length < patch_len {
-        0
-    } else {
-        (seq_length - patch_len) / stride.max(1) + 1
-    }
-}
-
 /// Transformer encoder over steps or patches.
 #[derive(Module, Debug)]
 pub struct TransformerSeqEncoder {
@@ -90,31 +80,9 @@ pub struct TransformerSeqEncoder {
     pub patch_stride: usize,
 }
 
-impl TransformerSeqEncoder {
-    /// `[batch, steps, d_input] -> [batch, tokens, patch_len * d_input]` (and the token mask).
-    fn tokens(&self, x: Tensor<3>, mask: Option<Tensor<2, Bool>>) -> (Tensor<3>, Option<Tensor<2, Bool>>) {
-        if self.patch_len == 0 {
-            return (x, mask);
-        }
-        let [b, t, c] = x.dims();
-        let n = n_tokens(self.patch_len, self.patch_stride, t);
-        let mut patches = Vec::with_capacity(n);
-        let mut masks = Vec::with_capacity(n);
-        for p in 0..n {
-            let start = p * self.patch_stride;
-            patches.push(x.clone().slice(s![.., start..start + self.patch_len, ..]).reshape([b, self.patch_len * c]));
-            if let Some(m) = &mask {
-                masks.push(m.clone().slice(s![.., start..start + 1]));
-            }
-        }
-        let mask = mask.map(|_| Tensor::cat(masks, 1));
-        (Tensor::stack(patches, 1), mask)
-    }
-}
-
 impl SequenceEncoder for TransformerSeqEncoder {
     fn encode(&self, input: EncoderInput) -> EncoderOutput {
-        let (tokens, mask) = self.tokens(input.x, input.mask_pad);
+        let (tokens, mask) = patchify(input.x, input.mask_pad, self.patch_len, self.patch_stride);
         let [b, n, _] = tokens.dims();
         let pos = self.position.val().slice(s![0..n, ..]).unsqueeze_dim::<3>(0);
         let h = self.dropout.forward(self.embed.forward(tokens) + pos);

@@ -465,14 +465,19 @@ fn write_reports(cfg: &ExperimentConfig, ds: &SeriesDataset, out: &RunOutcome) -
             }
             forecast.push((f64::NAN, f64::NAN));
         }
-        let svg = plot::line_chart(
-            &format!("{}: {} on the test tail (x = row)", cfg.experiment.name, ds.channels[0]),
-            "row",
+        let time_of = |x: f64| {
+            let r = x.round();
+            if r >= 0.0 && (r as usize) < ds.rows() { ds.timestamps[r as usize].clone() } else { String::new() }
+        };
+        let svg = plot::line_chart_with(
+            &format!("{}: {}, {}-step forecasts from successive origins, test tail", cfg.experiment.name, ds.channels[0], ds.horizon),
+            "time",
             &ds.channels[0],
             &[
                 plot::Series { label: "actual", color: "#222222", points: actual, dashed: false },
                 plot::Series { label: "forecast", color: "#d62728", points: forecast, dashed: false },
             ],
+            &time_of,
         );
         write_file(&dir.join("forecast.svg"), &svg)?;
     }

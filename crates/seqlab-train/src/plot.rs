@@ -25,10 +25,13 @@ fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
     (0..=n * 2).map(|i| start + i as f64 * step).take_while(|v| *v <= hi + 1e-9 * step).collect()
 }
 
-fn fmt_tick(v: f64) -> String {
+/// Default tick label: integers as integers, other values with up to four decimals.
+pub fn fmt_tick(v: f64) -> String {
     if v == 0.0 {
         "0".into()
-    } else if v.abs() >= 1e4 || v.abs() < 1e-3 {
+    } else if v.fract() == 0.0 && v.abs() < 1e12 {
+        format!("{}", v as i64)
+    } else if v.abs() >= 1e6 || v.abs() < 1e-3 {
         format!("{v:.2e}")
     } else {
         let s = format!("{v:.4}");
@@ -42,6 +45,11 @@ fn esc(s: &str) -> String {
 
 /// Render a line chart as an SVG document.
 pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) -> String {
+    line_chart_with(title, x_label, y_label, series, &fmt_tick)
+}
+
+/// Render a line chart whose x tick labels come from `x_fmt` (e.g. row -> time stamp).
+pub fn line_chart_with(title: &str, x_label: &str, y_label: &str, series: &[Series], x_fmt: &dyn Fn(f64) -> String) -> String {
     let (w, h) = (900.0, 480.0);
     let (ml, mr, mt, mb) = (80.0, 20.0, 40.0, 60.0);
     let pts = series.iter().flat_map(|s| s.points.iter()).filter(|p| p.0.is_finite() && p.1.is_finite());
@@ -74,10 +82,10 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
         let _ = writeln!(s, r##"<line x1="{ml}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e5e5e5"/>"##, w - mr);
         let _ = writeln!(s, r#"<text x="{}" y="{:.1}" text-anchor="end">{}</text>"#, ml - 6.0, y + 4.0, fmt_tick(t));
     }
-    for t in nice_ticks(x0, x1, 8) {
+    for t in nice_ticks(x0, x1, 6) {
         let x = sx(t);
         let _ = writeln!(s, r##"<line x1="{x:.1}" x2="{x:.1}" y1="{mt}" y2="{}" stroke="#f0f0f0"/>"##, h - mb);
-        let _ = writeln!(s, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, h - mb + 18.0, fmt_tick(t));
+        let _ = writeln!(s, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, h - mb + 18.0, esc(&x_fmt(t)));
     }
     let _ = writeln!(s, r#"<rect x="{ml}" y="{mt}" width="{}" height="{}" fill="none" stroke="black"/>"#, w - ml - mr, h - mt - mb);
     let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, ml + (w - ml - mr) / 2.0, h - 15.0, esc(x_label));
