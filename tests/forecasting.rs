@@ -147,3 +147,26 @@ fn data_root_comes_from_the_environment() {
     ]);
     crate::util::assert_clean_error(&out, &["checksum mismatch", "ETTh1.csv"]);
 }
+
+/// The stock experiment as shipped: the LSTM's test RMSE is within 10% of persistence's (one
+/// that failed to learn is far worse; one far better is likely leaking the future).
+#[test]
+fn stock_experiment_is_within_ten_percent_of_persistence() {
+    let out_dir = scratch("stock");
+    let output = format!("experiment.output_dir={:?}", out_dir.display().to_string());
+    let dir = run_dir(&seqlab(&["run", "experiments/stock.toml", "--quiet", "--set", &output]));
+    check_run_folder_full(&dir);
+    let m = metrics(&dir);
+    let ratio = metric(&m, "test.rmse") / metric(&m, "baseline.persistence.rmse");
+    assert!((0.9..=1.1).contains(&ratio), "model / persistence RMSE = {ratio}");
+    assert_eq!(m["test.windows"].as_u64(), Some(1194));
+}
+
+fn check_run_folder_full(dir: &std::path::Path) {
+    for f in ["config.toml", "metrics.csv", "metrics.json", "predictions.csv", "forecast.svg", "loss.svg", "checkpoints/best.bpk"] {
+        assert!(dir.join(f).is_file(), "{} lacks {f}", dir.display());
+    }
+    // Every test window is in predictions.csv: 1194 windows x 5 steps x 1 target.
+    let preds = std::fs::read_to_string(dir.join("predictions.csv")).expect("predictions.csv");
+    assert_eq!(preds.lines().count(), 1 + 1194 * 5);
+}

@@ -130,6 +130,9 @@ pub struct DataConfig {
     pub root: String,
     /// File to read, relative to `root` (or absolute).
     pub path: String,
+    /// A folder holding the same relative paths, read when the file is not under `root`; the
+    /// file is copied once into the cache (`SEQLAB_CACHE_DIR`, default `~/.cache/seqlab/data`).
+    pub mirror: Option<String>,
     /// Expected SHA-256 of the file (hex); checked before reading when given.
     pub sha256: Option<String>,
     /// File format.
@@ -164,6 +167,7 @@ impl Default for DataConfig {
             kind: DataKind::Timeseries,
             root: "datasets".into(),
             path: String::new(),
+            mirror: None,
             sha256: None,
             format: FileFormat::Auto,
             time_column: None,

@@ -21,6 +21,17 @@ pub struct NumericTable {
 }
 
 impl NumericTable {
+    /// A table built in memory (row-major `values`), for library users and tests; `label`
+    /// stands in for the file name in error messages, and rows are numbered like CSV lines.
+    ///
+    /// # Panics
+    /// When `values.len()` is not `timestamps.len() * columns.len()`.
+    pub fn from_rows(label: &str, columns: Vec<String>, timestamps: Vec<String>, values: Vec<f64>) -> Self {
+        let rows = timestamps.len();
+        assert_eq!(values.len(), rows * columns.len(), "from_rows: values must be rows x columns");
+        Self { path: PathBuf::from(label), columns, timestamps, values, lines: (0..rows).map(|i| i + 2).collect() }
+    }
+
     /// Number of rows.
     pub fn rows(&self) -> usize {
         self.timestamps.len()

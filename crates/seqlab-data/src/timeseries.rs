@@ -85,7 +85,13 @@ pub struct SeriesDataset {
 impl SeriesDataset {
     /// Load the file named by a `[data]` section and prepare it.
     pub fn from_config(cfg: &DataConfig) -> Result<Self, DataError> {
-        let path = source::locate(&cfg.root, &cfg.path, cfg.sha256.as_deref())?;
+        let path = source::locate_with(
+            &cfg.root,
+            &cfg.path,
+            cfg.sha256.as_deref(),
+            cfg.mirror.as_deref(),
+            &source::cache_dir(),
+        )?;
         let mut columns = cfg.targets.clone();
         for c in &cfg.covariates {
             if columns.contains(c) {
@@ -328,13 +334,8 @@ mod tests {
 
     fn table(values: Vec<f64>, cols: usize) -> NumericTable {
         let rows = values.len() / cols;
-        NumericTable {
-            path: PathBuf::from("mem.csv"),
-            columns: (0..cols).map(|i| format!("c{i}")).collect(),
-            timestamps: (0..rows).map(|i| format!("t{i}")).collect(),
-            values,
-            lines: (0..rows).map(|i| i + 2).collect(),
-        }
+        let columns = (0..cols).map(|i| format!("c{i}")).collect();
+        NumericTable::from_rows("mem.csv", columns, (0..rows).map(|i| format!("t{i}")).collect(), values)
     }
 
     fn cfg(l: usize, h: usize, transform: TargetTransform) -> DataConfig {

@@ -249,17 +249,11 @@ mod tests {
     use super::*;
     use seqlab_config::{DataConfig, SplitConfig};
     use seqlab_data::table::NumericTable;
-    use std::path::PathBuf;
 
     fn table(values: Vec<f64>, cols: usize) -> NumericTable {
         let rows = values.len() / cols;
-        NumericTable {
-            path: PathBuf::from("mem.csv"),
-            columns: (0..cols).map(|i| format!("c{i}")).collect(),
-            timestamps: (0..rows).map(|i| format!("t{i}")).collect(),
-            values,
-            lines: (0..rows).map(|i| i + 2).collect(),
-        }
+        let columns = (0..cols).map(|i| format!("c{i}")).collect();
+        NumericTable::from_rows("mem.csv", columns, (0..rows).map(|i| format!("t{i}")).collect(), values)
     }
 
     fn data_cfg(transform: seqlab_config::TargetTransform) -> DataConfig {
