@@ -75,7 +75,7 @@ fn every_zoo_model_trains_through_the_binary() {
 
 #[test]
 fn bidirectional_and_revin_variants_train() {
-    let dir = smoke("gru", &["--set", "model.patch_len=0", "--set", "model.bidirectional=true", "--set", "model.revin=true", "--set", "train.optimizer=\"adamw\"", "--set", "task.loss=\"huber\""]);
+    let dir = smoke("gru", &["--set", "data.covariates=[\"Open\", \"Volume\"]", "--set", "model.patch_len=0", "--set", "model.bidirectional=true", "--set", "model.revin=true", "--set", "train.optimizer=\"adamw\"", "--set", "task.loss=\"huber\""]);
     check_run_folder(&dir);
 }
 

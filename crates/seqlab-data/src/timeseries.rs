@@ -382,6 +382,22 @@ mod tests {
     }
 
     #[test]
+    fn covariates_are_inputs_but_not_targets() {
+        // c0 is the target, c1 a covariate; only c0 is transformed and predicted.
+        let values: Vec<f64> = (0..100).flat_map(|i| [10.0 + i as f64, 1000.0 - i as f64]).collect();
+        let mut c = cfg(8, 4, TargetTransform::Diff);
+        c.covariates = vec!["c1".into()];
+        let table = NumericTable::from_rows("mem.csv", vec!["c0".into(), "c1".into()], (0..100).map(|i| i.to_string()).collect(), values);
+        let ds = SeriesDataset::from_table(table, 1, &c).expect("dataset");
+        let b = ds.batch(&[60, 61], &Device::flex());
+        assert_eq!(b.inputs.dims(), [2, 8, 2]);
+        assert_eq!(b.targets.dims(), [2, 4, 1]);
+        // Differenced target is constant 1; the covariate keeps its level (scaled).
+        assert!((ds.scaler.mean[0] - 1.0).abs() < 1e-12);
+        assert!(ds.scaler.mean[1] > 900.0);
+    }
+
+    #[test]
     fn stride_thins_training_windows_only() {
         let mut c = cfg(8, 4, TargetTransform::None);
         c.stride = 5;
