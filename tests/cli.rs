@@ -52,9 +52,7 @@ fn column_that_does_not_exist() {
 #[test]
 fn non_numeric_values_name_the_line() {
     let dir = scratch("non-numeric");
-    let mut csv = rows(100);
-    csv = csv.replacen("\n5,", "\n5,", 1);
-    let mut lines: Vec<String> = csv.lines().map(str::to_string).collect();
+    let mut lines: Vec<String> = rows(100).lines().map(str::to_string).collect();
     lines[37] = "36,twelve,36".into();
     let exp = experiment(&dir, &(lines.join("\n") + "\n"), "");
     assert_clean_error(&seqlab(&["run", &exp]), &["data.csv", "line 38", "`y`", "twelve", "not a number"]);
@@ -101,7 +99,14 @@ fn eval_of_a_folder_that_is_not_a_run() {
 
 #[test]
 fn every_command_has_help() {
-    for args in [&["--help"][..], &["run", "--help"], &["config", "--help"], &["config", "show", "--help"], &["config", "explain", "--help"], &["eval", "--help"]] {
+    for args in [
+        &["--help"][..],
+        &["run", "--help"],
+        &["config", "--help"],
+        &["config", "show", "--help"],
+        &["config", "explain", "--help"],
+        &["eval", "--help"],
+    ] {
         let out = seqlab(args);
         assert!(out.status.success(), "{args:?}");
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");

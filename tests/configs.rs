@@ -34,8 +34,11 @@ fn every_preset_layers_onto_an_experiment() {
     let dir = scratch("presets");
     for f in files {
         let exp = dir.join("e.toml");
-        std::fs::write(&exp, format!("include = [{:?}]\n[data]\npath = \"x.csv\"\ntargets = [\"y\"]\n", f.display().to_string()))
-            .expect("write");
+        std::fs::write(
+            &exp,
+            format!("include = [{:?}]\n[data]\npath = \"x.csv\"\ntargets = [\"y\"]\n", f.display().to_string()),
+        )
+        .expect("write");
         let opts = LoadOptions { config_dir: Some(root().join("configs")), ..LoadOptions::default() };
         load(&exp, &opts).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
     }
@@ -54,7 +57,13 @@ fn config_show_and_explain() {
     let out = seqlab(&["config", "explain", "experiments/etth1/lstm.toml", "--set", "train.epochs=2"]);
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stderr}");
-    let line = |key: &str| stdout.lines().find(|l| l.starts_with(&format!("{key} ="))).unwrap_or_else(|| panic!("{key} in {stdout}")).to_string();
+    let line = |key: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(&format!("{key} =")))
+            .unwrap_or_else(|| panic!("{key} in {stdout}"))
+            .to_string()
+    };
     assert!(line("train.epochs").ends_with("# --set train.epochs=2"));
     assert!(line("model.kind").contains("configs/models/lstm.toml"));
     assert!(line("data.lookback").contains("configs/data/etth1.toml"));

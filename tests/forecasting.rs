@@ -36,7 +36,18 @@ fn smoke(kind: &str, extra: &[&str]) -> std::path::PathBuf {
 }
 
 fn check_run_folder(dir: &std::path::Path) {
-    for f in ["config.toml", "metrics.csv", "metrics.json", "predictions.csv", "forecast.svg", "loss.svg", "run.log", "scaler.json", "checkpoints/best.bpk", "checkpoints/last.bpk"] {
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "metrics.json",
+        "predictions.csv",
+        "forecast.svg",
+        "loss.svg",
+        "run.log",
+        "scaler.json",
+        "checkpoints/best.bpk",
+        "checkpoints/last.bpk",
+    ] {
         assert!(dir.join(f).is_file(), "{} lacks {f}", dir.display());
     }
     let m = metrics(dir);
@@ -75,7 +86,23 @@ fn every_zoo_model_trains_through_the_binary() {
 
 #[test]
 fn bidirectional_and_revin_variants_train() {
-    let dir = smoke("gru", &["--set", "data.covariates=[\"Open\", \"Volume\"]", "--set", "model.patch_len=0", "--set", "model.bidirectional=true", "--set", "model.revin=true", "--set", "train.optimizer=\"adamw\"", "--set", "task.loss=\"huber\""]);
+    let dir = smoke(
+        "gru",
+        &[
+            "--set",
+            "data.covariates=[\"Open\", \"Volume\"]",
+            "--set",
+            "model.patch_len=0",
+            "--set",
+            "model.bidirectional=true",
+            "--set",
+            "model.revin=true",
+            "--set",
+            "train.optimizer=\"adamw\"",
+            "--set",
+            "task.loss=\"huber\"",
+        ],
+    );
     check_run_folder(&dir);
 }
 
@@ -128,7 +155,15 @@ fn data_root_comes_from_the_environment() {
         .current_dir(crate::util::root())
         .env("SEQLAB_DATA_ROOT", external_data_root())
         .env("SEQLAB_EXPERIMENT__OUTPUT_DIR", &out_dir)
-        .args(["run", "experiments/etth1.toml", "--quiet", "--set", "train.epochs=1", "--set", "train.max_steps_per_epoch=2"])
+        .args([
+            "run",
+            "experiments/etth1.toml",
+            "--quiet",
+            "--set",
+            "train.epochs=1",
+            "--set",
+            "train.max_steps_per_epoch=2",
+        ])
         .output()
         .expect("run");
     let dir = run_dir(&out);
@@ -163,7 +198,15 @@ fn stock_experiment_is_within_ten_percent_of_persistence() {
 }
 
 fn check_run_folder_full(dir: &std::path::Path) {
-    for f in ["config.toml", "metrics.csv", "metrics.json", "predictions.csv", "forecast.svg", "loss.svg", "checkpoints/best.bpk"] {
+    for f in [
+        "config.toml",
+        "metrics.csv",
+        "metrics.json",
+        "predictions.csv",
+        "forecast.svg",
+        "loss.svg",
+        "checkpoints/best.bpk",
+    ] {
         assert!(dir.join(f).is_file(), "{} lacks {f}", dir.display());
     }
     // Every test window is in predictions.csv: 1194 windows x 5 steps x 1 target.

@@ -93,11 +93,8 @@ impl Resolved {
         }
         out.into_iter()
             .map(|(key, value)| {
-                let origin = self
-                    .figment
-                    .find_metadata(&key)
-                    .map(describe_metadata)
-                    .unwrap_or_else(|| "default".to_string());
+                let origin =
+                    self.figment.find_metadata(&key).map(describe_metadata).unwrap_or_else(|| "default".to_string());
                 (key, value, origin)
             })
             .collect()
@@ -183,9 +180,8 @@ fn parse_override(text: &str) -> Result<Override, ConfigError> {
     let raw = raw.trim();
     // A value is TOML when it parses as TOML (numbers, booleans, arrays, quoted strings);
     // anything else is a bare string.
-    let parsed: Option<toml::Value> = toml::from_str::<toml::Table>(&format!("v = {raw}"))
-        .ok()
-        .and_then(|mut t| t.remove("v"));
+    let parsed: Option<toml::Value> =
+        toml::from_str::<toml::Table>(&format!("v = {raw}")).ok().and_then(|mut t| t.remove("v"));
     let value = match parsed {
         Some(v) => Value::serialize(&v).map_err(|e| ConfigError::Invalid(e.to_string()))?,
         None => Value::from(raw.to_string()),
@@ -272,10 +268,7 @@ fn collect_includes(
             .collect::<Result<Vec<_>, _>>()?,
         Some(toml::Value::String(s)) => vec![s.clone()],
         Some(_) => {
-            return Err(ConfigError::Invalid(format!(
-                "`include` must be a list of strings in {}",
-                path.display()
-            )));
+            return Err(ConfigError::Invalid(format!("`include` must be a list of strings in {}", path.display())));
         }
     };
     for name in includes {
@@ -337,9 +330,9 @@ pub fn load(path: &Path, options: &LoadOptions) -> Result<Resolved, ConfigError>
     for text in &options.overrides {
         figment = figment.merge(parse_override(text)?);
     }
-    let config: ExperimentConfig = figment.extract().map_err(|err| {
-        ConfigError::Invalid(err.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n"))
-    })?;
+    let config: ExperimentConfig = figment
+        .extract()
+        .map_err(|err| ConfigError::Invalid(err.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("\n")))?;
     validate(&config)?;
     Ok(Resolved { config, figment, files })
 }
@@ -389,10 +382,10 @@ pub fn validate(c: &ExperimentConfig) -> Result<(), ConfigError> {
         return Err(bad("data.split", "give all of train_rows, valid_rows and test_rows, or none"));
     }
     for (name, r) in ["train_rows", "valid_rows", "test_rows"].iter().zip(explicit) {
-        if let Some([a, b]) = r {
-            if a >= b {
-                return Err(bad(&format!("data.split.{name}"), format!("empty range [{a}, {b})")));
-            }
+        if let Some([a, b]) = r
+            && a >= b
+        {
+            return Err(bad(&format!("data.split.{name}"), format!("empty range [{a}, {b})")));
         }
     }
     if n_explicit == 0 && !(s.train > 0.0 && s.valid >= 0.0 && s.train + s.valid < 1.0) {
@@ -408,15 +401,13 @@ pub fn validate(c: &ExperimentConfig) -> Result<(), ConfigError> {
     if !(0.0..1.0).contains(&m.dropout) {
         return Err(bad("model.dropout", "must be in [0, 1)"));
     }
-    if m.kind == ModelKind::Transformer {
-        if m.n_heads == 0 || m.d_hidden % m.n_heads != 0 {
-            return Err(bad("model.n_heads", format!("must divide d_hidden = {}", m.d_hidden)));
-        }
+    if m.kind == ModelKind::Transformer && (m.n_heads == 0 || !m.d_hidden.is_multiple_of(m.n_heads)) {
+        return Err(bad("model.n_heads", format!("must divide d_hidden = {}", m.d_hidden)));
     }
     if m.kind != ModelKind::Dlinear && m.patch_len > 0 && (m.patch_stride == 0 || m.patch_len > d.lookback) {
         return Err(bad("model.patch_len", "needs patch_stride >= 1 and patch_len <= data.lookback"));
     }
-    if m.kind == ModelKind::Dlinear && (m.moving_avg == 0 || m.moving_avg % 2 == 0) {
+    if m.kind == ModelKind::Dlinear && (m.moving_avg == 0 || m.moving_avg.is_multiple_of(2)) {
         return Err(bad("model.moving_avg", "must be odd"));
     }
     if c.task.seasonal_period == 0 {

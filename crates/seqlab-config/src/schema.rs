@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 /// A whole experiment: the resolved result of every configuration layer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ExperimentConfig {
     /// Presets (files in `configs/`, by name or path) layered below this file.
@@ -21,19 +21,6 @@ pub struct ExperimentConfig {
     pub task: TaskConfig,
     /// Optimiser, schedule, stopping and backend.
     pub train: TrainConfig,
-}
-
-impl Default for ExperimentConfig {
-    fn default() -> Self {
-        Self {
-            include: Vec::new(),
-            experiment: ExperimentSection::default(),
-            data: DataConfig::default(),
-            model: ModelConfig::default(),
-            task: TaskConfig::default(),
-            train: TrainConfig::default(),
-        }
-    }
 }
 
 /// `[experiment]`

@@ -40,8 +40,7 @@ fn layers_override_in_order() {
     assert_eq!(c.model.n_layers, 2, "built-in default");
     assert_eq!(r.files.len(), 3);
 
-    let explain: BTreeMap<String, (String, String)> =
-        r.explain().into_iter().map(|(k, v, o)| (k, (v, o))).collect();
+    let explain: BTreeMap<String, (String, String)> = r.explain().into_iter().map(|(k, v, o)| (k, (v, o))).collect();
     assert_eq!(explain["model.d_hidden"], ("24".into(), "--set model.d_hidden=24".into()));
     assert!(explain["model.kind"].1.ends_with("gru.toml"), "{:?}", explain["model.kind"]);
     assert!(explain["train.epochs"].1.ends_with("e.toml"), "{:?}", explain["train.epochs"]);

@@ -77,6 +77,6 @@ mod tests {
         for (i, (&x, &zz)) in values.iter().zip(&z).enumerate() {
             assert!((s.inverse(i % 2, zz) - x).abs() < 1e-9);
         }
-        assert!((z[0] + 1.2247448713915890).abs() < 1e-12, "(1-2)/sqrt(2/3)");
+        assert!((z[0] + 1.224_744_871_391_589).abs() < 1e-12, "(1-2)/sqrt(2/3)");
     }
 }

@@ -79,12 +79,13 @@ fn check(path: &Path, expected: &str) -> Result<(), DataError> {
 
 /// Hex SHA-256 of a file.
 pub fn sha256_file(path: &Path) -> Result<String, DataError> {
-    let mut file = std::fs::File::open(path)
-        .map_err(|e| DataError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+    let mut file =
+        std::fs::File::open(path).map_err(|e| DataError::Read { path: path.to_path_buf(), message: e.to_string() })?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     loop {
-        let n = file.read(&mut buf).map_err(|e| DataError::Read { path: path.to_path_buf(), message: e.to_string() })?;
+        let n =
+            file.read(&mut buf).map_err(|e| DataError::Read { path: path.to_path_buf(), message: e.to_string() })?;
         if n == 0 {
             break;
         }

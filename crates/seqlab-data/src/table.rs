@@ -134,8 +134,7 @@ pub fn read_numeric(
         }
         None => (0..n).map(|i| i.to_string()).collect(),
     };
-    let cols: Vec<Vec<Option<f64>>> =
-        columns.iter().map(|c| numeric_column(&df, path, c)).collect::<Result<_, _>>()?;
+    let cols: Vec<Vec<Option<f64>>> = columns.iter().map(|c| numeric_column(&df, path, c)).collect::<Result<_, _>>()?;
 
     let mut values = Vec::with_capacity(n * columns.len());
     let mut kept_ts = Vec::with_capacity(n);
@@ -245,9 +244,8 @@ mod tests {
     fn missing_value_policies() {
         let p = tmp("gaps.csv", "t,a,b\n0,1,10\n1,,11\n2,3,NaN\n3,4,13\n");
         let c = cols(&["a", "b"]);
-        let err = read_numeric(&p, FileFormat::Csv, Some("t"), &c, MissingPolicy::Error, None)
-            .expect_err("gap")
-            .to_string();
+        let err =
+            read_numeric(&p, FileFormat::Csv, Some("t"), &c, MissingPolicy::Error, None).expect_err("gap").to_string();
         assert!(err.contains("line 3") && err.contains("`a`") && err.contains("missing value"), "{err}");
         let f = read_numeric(&p, FileFormat::Csv, Some("t"), &c, MissingPolicy::Ffill, None).expect("ffill");
         assert_eq!(f.values, vec![1.0, 10.0, 1.0, 11.0, 3.0, 11.0, 4.0, 13.0]);

@@ -299,13 +299,20 @@ impl SeriesDataset {
 }
 
 /// Split ranges in model rows. Explicit ranges index data rows of the file (before transforms).
-fn split_ranges(cfg: &DataConfig, n: usize, offset: usize, path: &std::path::Path) -> Result<[(usize, usize); 3], DataError> {
+fn split_ranges(
+    cfg: &DataConfig,
+    n: usize,
+    offset: usize,
+    path: &std::path::Path,
+) -> Result<[(usize, usize); 3], DataError> {
     let s = &cfg.split;
     let rows = n - offset;
     match (s.train_rows, s.valid_rows, s.test_rows) {
         (Some(tr), Some(va), Some(te)) => {
             let mut out = [(0, 0); 3];
-            for (i, (name, [a, b])) in [("train_rows", tr), ("valid_rows", va), ("test_rows", te)].into_iter().enumerate() {
+            for (i, (name, [a, b])) in
+                [("train_rows", tr), ("valid_rows", va), ("test_rows", te)].into_iter().enumerate()
+            {
                 if b > n {
                     return Err(DataError::TooShort {
                         path: path.to_path_buf(),
@@ -315,7 +322,9 @@ fn split_ranges(cfg: &DataConfig, n: usize, offset: usize, path: &std::path::Pat
                 out[i] = (a.max(offset) - offset, b - offset);
             }
             if out[0].1 > out[1].0 || out[1].1 > out[2].0 {
-                return Err(DataError::Config("`data.split`: train, valid and test must be in time order without overlap".into()));
+                return Err(DataError::Config(
+                    "`data.split`: train, valid and test must be in time order without overlap".into(),
+                ));
             }
             Ok(out)
         }
@@ -357,8 +366,12 @@ mod tests {
 
     #[test]
     fn window_counts_and_boundaries_follow_the_protocol() {
-        let ds = SeriesDataset::from_table(table((0..100).map(|i| i as f64).collect(), 1), 1, &cfg(8, 4, TargetTransform::None))
-            .expect("dataset");
+        let ds = SeriesDataset::from_table(
+            table((0..100).map(|i| i as f64).collect(), 1),
+            1,
+            &cfg(8, 4, TargetTransform::None),
+        )
+        .expect("dataset");
         let train = ds.origins(Split::Train);
         // Train inputs inside [0, 40): origins 8..=36.
         assert_eq!((train[0], *train.last().expect("some")), (8, 36));
@@ -387,7 +400,12 @@ mod tests {
         let values: Vec<f64> = (0..100).flat_map(|i| [10.0 + i as f64, 1000.0 - i as f64]).collect();
         let mut c = cfg(8, 4, TargetTransform::Diff);
         c.covariates = vec!["c1".into()];
-        let table = NumericTable::from_rows("mem.csv", vec!["c0".into(), "c1".into()], (0..100).map(|i| i.to_string()).collect(), values);
+        let table = NumericTable::from_rows(
+            "mem.csv",
+            vec!["c0".into(), "c1".into()],
+            (0..100).map(|i| i.to_string()).collect(),
+            values,
+        );
         let ds = SeriesDataset::from_table(table, 1, &c).expect("dataset");
         let b = ds.batch(&[60, 61], &Device::flex());
         assert_eq!(b.inputs.dims(), [2, 8, 2]);
@@ -428,9 +446,13 @@ mod tests {
 
     #[test]
     fn too_short_series_is_a_clear_error() {
-        let err = SeriesDataset::from_table(table((0..100).map(|i| i as f64).collect(), 1), 1, &cfg(30, 15, TargetTransform::None))
-            .expect_err("too short")
-            .to_string();
+        let err = SeriesDataset::from_table(
+            table((0..100).map(|i| i as f64).collect(), 1),
+            1,
+            &cfg(30, 15, TargetTransform::None),
+        )
+        .expect_err("too short")
+        .to_string();
         assert!(err.contains("mem.csv") && err.contains("lookback + horizon = 45"), "{err}");
     }
 

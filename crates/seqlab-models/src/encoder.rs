@@ -49,6 +49,8 @@ pub trait SequenceEncoder {
 }
 
 /// Any encoder of the zoo, chosen at run time from `[model] kind`.
+// One encoder per model: boxing a variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Encoder {
     /// Elman RNN, LSTM or GRU.

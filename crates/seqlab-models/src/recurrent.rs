@@ -124,9 +124,7 @@ impl RecurrentLayer {
     /// zero tensor of the big shape, so slicing every step would cost O(time^2).
     pub fn forward_steps(&self, steps: Vec<Tensor<2>>, keep: Option<&[Tensor<2>]>) -> (Vec<Tensor<2>>, Tensor<2>) {
         let t_len = steps.len();
-        let Some(first) = steps.first() else {
-            unreachable!("a sequence has at least one step")
-        };
+        let Some(first) = steps.first() else { unreachable!("a sequence has at least one step") };
         let b = first.dims()[0];
         let device = first.device();
         let h_size = self.d_hidden;
@@ -231,12 +229,11 @@ impl SequenceEncoder for RecurrentEncoder {
             } else {
                 (out_f, last_f)
             };
-            steps = if layer + 1 < n { out.into_iter().map(|o: Tensor<2>| self.dropout.forward(o)).collect() } else { out };
+            steps =
+                if layer + 1 < n { out.into_iter().map(|o: Tensor<2>| self.dropout.forward(o)).collect() } else { out };
             summary = Some(last);
         }
-        let Some(summary) = summary else {
-            unreachable!("a recurrent encoder has at least one layer")
-        };
+        let Some(summary) = summary else { unreachable!("a recurrent encoder has at least one layer") };
         EncoderOutput { hidden: Tensor::stack(steps, 1), summary }
     }
 
@@ -257,7 +254,17 @@ mod tests {
     fn encoder(cell: CellKind, bidirectional: bool) -> RecurrentEncoder {
         let device = Device::flex();
         device.seed(3);
-        RecurrentEncoderConfig { cell, d_input: 3, d_hidden: 5, n_layers: 2, dropout: 0.0, bidirectional, patch_len: 0, patch_stride: 1 }.init(&device)
+        RecurrentEncoderConfig {
+            cell,
+            d_input: 3,
+            d_hidden: 5,
+            n_layers: 2,
+            dropout: 0.0,
+            bidirectional,
+            patch_len: 0,
+            patch_stride: 1,
+        }
+        .init(&device)
     }
 
     #[test]
@@ -289,7 +296,12 @@ mod tests {
                 &device,
             );
             let a = enc.encode(EncoderInput::new(short)).summary.into_data().try_to_vec::<f32>().expect("f32");
-            let b = enc.encode(EncoderInput::new(padded).mask_pad(mask)).summary.into_data().try_to_vec::<f32>().expect("f32");
+            let b = enc
+                .encode(EncoderInput::new(padded).mask_pad(mask))
+                .summary
+                .into_data()
+                .try_to_vec::<f32>()
+                .expect("f32");
             for (x, y) in a.iter().zip(&b) {
                 assert!((x - y).abs() < 1e-5, "{cell:?}: {x} vs {y}");
             }

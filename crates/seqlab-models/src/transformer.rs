@@ -6,8 +6,8 @@
 
 use crate::encoder::{EncoderInput, EncoderOutput, SequenceEncoder, n_tokens, patchify};
 use burn::module::Param;
-use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
 use burn::nn::activation::ActivationConfig;
+use burn::nn::transformer::{TransformerEncoder, TransformerEncoderConfig, TransformerEncoderInput};
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::s;
@@ -51,7 +51,8 @@ impl TransformerSeqEncoderConfig {
             .init(device);
         TransformerSeqEncoder {
             embed: LinearConfig::new(token_width, self.d_model).init(device),
-            position: Initializer::Normal { mean: 0.0, std: 0.02 }.init([self.n_tokens(self.max_len).max(1), self.d_model], device),
+            position: Initializer::Normal { mean: 0.0, std: 0.02 }
+                .init([self.n_tokens(self.max_len).max(1), self.d_model], device),
             encoder,
             dropout: DropoutConfig::new(self.dropout).init(),
             d_model: self.d_model,

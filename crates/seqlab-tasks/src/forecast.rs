@@ -58,11 +58,8 @@ impl ForecasterConfig {
                 // Transformers read all tokens (a flatten head, as PatchTST); recurrent encoders
                 // read their last state.
                 let flatten = self.model.kind == ModelKind::Transformer;
-                let d_rep = if flatten {
-                    encoder.n_steps(self.lookback) * encoder.d_output()
-                } else {
-                    encoder.d_output()
-                };
+                let d_rep =
+                    if flatten { encoder.n_steps(self.lookback) * encoder.d_output() } else { encoder.d_output() };
                 Backbone::Encoder(EncoderHead {
                     head: LinearConfig::new(d_rep, self.horizon * c_out).init(device),
                     encoder,
@@ -113,6 +110,8 @@ impl EncoderHead {
 }
 
 /// The part of a forecaster that maps windows to forecasts.
+// One backbone per model: boxing a variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Module, Debug)]
 pub enum Backbone {
     /// Encoder + head.
@@ -274,7 +273,9 @@ mod tests {
     }
 
     fn series() -> Vec<f64> {
-        (0..120).flat_map(|i| [10.0 + (i as f64 * 0.3).sin() + 0.01 * i as f64, 5.0 + (i as f64 * 0.11).cos()]).collect()
+        (0..120)
+            .flat_map(|i| [10.0 + (i as f64 * 0.3).sin() + 0.01 * i as f64, 5.0 + (i as f64 * 0.11).cos()])
+            .collect()
     }
 
     /// No look-ahead: changing values at or after a window's origin leaves its forecast unchanged,
@@ -307,7 +308,8 @@ mod tests {
                 device.seed(1);
                 let model = ForecasterConfig::new(&model_cfg, &ds).init(&device);
                 let origin = 90;
-                let before = model.forward(ds.batch(&[origin], &device).inputs).into_data().try_to_vec::<f32>().expect("f32");
+                let before =
+                    model.forward(ds.batch(&[origin], &device).inputs).into_data().try_to_vec::<f32>().expect("f32");
                 // Perturb every value from the origin on (in file rows: origin + transform offset).
                 let offset = usize::from(tr != seqlab_config::TargetTransform::None);
                 let mut v = series();
@@ -316,7 +318,8 @@ mod tests {
                     v[r * 2 + 1] += 100.0;
                 }
                 let ds2 = SeriesDataset::from_table(table(v, 2), 2, &cfg).expect("dataset");
-                let after = model.forward(ds2.batch(&[origin], &device).inputs).into_data().try_to_vec::<f32>().expect("f32");
+                let after =
+                    model.forward(ds2.batch(&[origin], &device).inputs).into_data().try_to_vec::<f32>().expect("f32");
                 assert_eq!(before, after, "{kind:?} revin={revin} ci={ci} {tr:?}");
                 // And the targets did change, so the test has teeth.
                 assert_ne!(ds.actual_model(origin), ds2.actual_model(origin));

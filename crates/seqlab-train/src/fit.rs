@@ -1,7 +1,9 @@
 //! The task-independent training loop: shuffling, schedule, optimiser steps, validation,
 //! early stopping, checkpoints, progress and interruption.
 
-use crate::{EpochRecord, Logger, RunOptions, TrainError, build_optimizer, io_err, learning_rate, metrics_csv, write_file};
+use crate::{
+    EpochRecord, Logger, RunOptions, TrainError, build_optimizer, io_err, learning_rate, metrics_csv, write_file,
+};
 use burn::module::Module;
 use burn::optim::GradientsParams;
 use burn::prelude::*;
@@ -189,11 +191,11 @@ pub fn fit<T: TrainTask>(
             ctx.log(&format!("early stop: no better validation loss for {} epochs", cfg.train.patience));
             break;
         }
-        if let Some(limit) = cfg.train.max_seconds {
-            if seconds >= limit {
-                ctx.log(&format!("time limit: {seconds:.0}s >= train.max_seconds = {limit}"));
-                break;
-            }
+        if let Some(limit) = cfg.train.max_seconds
+            && seconds >= limit
+        {
+            ctx.log(&format!("time limit: {seconds:.0}s >= train.max_seconds = {limit}"));
+            break;
         }
     }
     let seconds = start.elapsed().as_secs_f64();

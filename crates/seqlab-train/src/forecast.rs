@@ -66,7 +66,13 @@ pub struct RunOutcome {
 }
 
 /// Mean loss of a validation-mode model over every window of a split.
-pub fn split_loss(model: &Forecaster, ds: &SeriesDataset, split: Split, cfg: &ExperimentConfig, device: &Device) -> f64 {
+pub fn split_loss(
+    model: &Forecaster,
+    ds: &SeriesDataset,
+    split: Split,
+    cfg: &ExperimentConfig,
+    device: &Device,
+) -> f64 {
     let origins = ds.origins(split);
     let mut total = 0.0;
     for chunk in origins.chunks(cfg.train.eval_batch_size) {
@@ -83,7 +89,10 @@ pub fn run_forecast(cfg: &ExperimentConfig, config_toml: &str, opts: &RunOptions
     let device = select_device(cfg.train.backend);
     let ds = SeriesDataset::from_config(&cfg.data)?;
     let mut ctx = RunContext::create(cfg, config_toml, opts)?;
-    write_file(&ctx.dir.join("scaler.json"), &serde_json::to_string_pretty(&ds.scaler.to_json(&ds.channels)).unwrap_or_default())?;
+    write_file(
+        &ctx.dir.join("scaler.json"),
+        &serde_json::to_string_pretty(&ds.scaler.to_json(&ds.channels)).unwrap_or_default(),
+    )?;
     ctx.log(&format!(
         "seqlab: {} | {} | {} rows ({} train / {} valid / {} test windows) | L={} H={} | {} -> {} channels",
         cfg.experiment.name,
@@ -155,7 +164,10 @@ pub fn metrics_json(outcome: &RunOutcome) -> Value {
     m.insert("train.best_epoch".into(), json!(outcome.best_epoch));
     m.insert("train.epochs_run".into(), json!(outcome.history.len().saturating_sub(1)));
     m.insert("train.seconds".into(), json!(outcome.train_seconds));
-    m.insert("train.best_valid_loss".into(), json!(outcome.history.iter().skip(1).map(|r| r.valid_loss).fold(f64::INFINITY, f64::min)));
+    m.insert(
+        "train.best_valid_loss".into(),
+        json!(outcome.history.iter().skip(1).map(|r| r.valid_loss).fold(f64::INFINITY, f64::min)),
+    );
     m.insert("train.initial_valid_loss".into(), json!(outcome.history.first().map(|r| r.valid_loss)));
     m.insert("model.parameters".into(), json!(outcome.n_params));
     Value::Object(m)
@@ -220,7 +232,8 @@ fn write_reports(cfg: &ExperimentConfig, ds: &SeriesDataset, out: &RunOutcome) -
     if let Some(last) = windows.last() {
         let span = (ds.horizon * 8).max(200);
         let first_row = (last.origin + ds.horizon).saturating_sub(span).max(windows[0].origin);
-        let actual: Vec<(f64, f64)> = (first_row..last.origin + ds.horizon).map(|r| (r as f64, ds.level(r, 0))).collect();
+        let actual: Vec<(f64, f64)> =
+            (first_row..last.origin + ds.horizon).map(|r| (r as f64, ds.level(r, 0))).collect();
         let mut forecast = Vec::new();
         let mut origin = last.origin;
         let mut picked = Vec::new();
@@ -247,7 +260,10 @@ fn write_reports(cfg: &ExperimentConfig, ds: &SeriesDataset, out: &RunOutcome) -
             if r >= 0.0 && (r as usize) < ds.rows() { ds.timestamps[r as usize].clone() } else { String::new() }
         };
         let svg = plot::line_chart_with(
-            &format!("{}: {}, {}-step forecasts from successive origins, test tail", cfg.experiment.name, ds.channels[0], ds.horizon),
+            &format!(
+                "{}: {}, {}-step forecasts from successive origins, test tail",
+                cfg.experiment.name, ds.channels[0], ds.horizon
+            ),
             "time",
             &ds.channels[0],
             &[
@@ -294,4 +310,3 @@ pub fn eval_run(run_dir: &Path, cfg: &ExperimentConfig) -> Result<Evaluation, Tr
     let model = load_checkpoint(&model_cfg, &run_dir.join("checkpoints").join("best.bpk"), &device)?;
     Ok(evaluate(&model, &ds, Split::Test, cfg.task.seasonal_period, cfg.train.eval_batch_size, &device))
 }
-

@@ -13,7 +13,9 @@ pub mod plot;
 pub mod rundir;
 
 pub use fit::{FitOutcome, RunContext, TrainTask, fit};
-pub use forecast::{ForecastTask, RunOutcome, eval_run, load_checkpoint, metrics_json, run_forecast, split_loss, summary_table};
+pub use forecast::{
+    ForecastTask, RunOutcome, eval_run, load_checkpoint, metrics_json, run_forecast, split_loss, summary_table,
+};
 
 use burn::optim::grad_clipping::GradientClippingConfig;
 use burn::optim::{AdamConfig, AdamWConfig, ModuleOptimizer, decay::WeightDecayConfig};
@@ -40,7 +42,9 @@ pub enum TrainError {
         message: String,
     },
     /// The loss became NaN or infinite.
-    #[error("training diverged at epoch {epoch} (loss {loss}); lower train.lr or set train.grad_clip. Run folder: {run_dir}")]
+    #[error(
+        "training diverged at epoch {epoch} (loss {loss}); lower train.lr or set train.grad_clip. Run folder: {run_dir}"
+    )]
     Diverged {
         /// Epoch.
         epoch: usize,
@@ -123,10 +127,9 @@ pub(crate) fn build_optimizer(cfg: &ExperimentConfig) -> ModuleOptimizer {
             .with_weight_decay((t.weight_decay > 0.0).then(|| WeightDecayConfig::new(t.weight_decay as f32)))
             .with_grad_clipping(clip)
             .init(),
-        OptimizerKind::Adamw => AdamWConfig::new()
-            .with_weight_decay(t.weight_decay as f32)
-            .with_grad_clipping(clip)
-            .init(),
+        OptimizerKind::Adamw => {
+            AdamWConfig::new().with_weight_decay(t.weight_decay as f32).with_grad_clipping(clip).init()
+        }
     }
 }
 

@@ -15,7 +15,7 @@ pub struct Series<'a> {
 }
 
 fn nice_ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
-    if !(hi > lo) {
+    if hi.partial_cmp(&lo) != Some(std::cmp::Ordering::Greater) {
         return vec![lo];
     }
     let raw = (hi - lo) / n as f64;
@@ -49,7 +49,13 @@ pub fn line_chart(title: &str, x_label: &str, y_label: &str, series: &[Series]) 
 }
 
 /// Render a line chart whose x tick labels come from `x_fmt` (e.g. row -> time stamp).
-pub fn line_chart_with(title: &str, x_label: &str, y_label: &str, series: &[Series], x_fmt: &dyn Fn(f64) -> String) -> String {
+pub fn line_chart_with(
+    title: &str,
+    x_label: &str,
+    y_label: &str,
+    series: &[Series],
+    x_fmt: &dyn Fn(f64) -> String,
+) -> String {
     let (w, h) = (900.0, 480.0);
     let (ml, mr, mt, mb) = (80.0, 20.0, 40.0, 60.0);
     let pts = series.iter().flat_map(|s| s.points.iter()).filter(|p| p.0.is_finite() && p.1.is_finite());
@@ -74,7 +80,10 @@ pub fn line_chart_with(title: &str, x_label: &str, y_label: &str, series: &[Seri
     let sx = |x: f64| ml + (x - x0) / (x1 - x0) * (w - ml - mr);
     let sy = |y: f64| h - mb - (y - y0) / (y1 - y0) * (h - mt - mb);
     let mut s = String::new();
-    let _ = writeln!(s, r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#);
+    let _ = writeln!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="sans-serif" font-size="12">"#
+    );
     let _ = writeln!(s, r#"<rect width="100%" height="100%" fill="white"/>"#);
     let _ = writeln!(s, r#"<text x="{}" y="22" text-anchor="middle" font-size="15">{}</text>"#, w / 2.0, esc(title));
     for t in nice_ticks(y0, y1, 6) {
@@ -87,9 +96,26 @@ pub fn line_chart_with(title: &str, x_label: &str, y_label: &str, series: &[Seri
         let _ = writeln!(s, r##"<line x1="{x:.1}" x2="{x:.1}" y1="{mt}" y2="{}" stroke="#f0f0f0"/>"##, h - mb);
         let _ = writeln!(s, r#"<text x="{x:.1}" y="{}" text-anchor="middle">{}</text>"#, h - mb + 18.0, esc(&x_fmt(t)));
     }
-    let _ = writeln!(s, r#"<rect x="{ml}" y="{mt}" width="{}" height="{}" fill="none" stroke="black"/>"#, w - ml - mr, h - mt - mb);
-    let _ = writeln!(s, r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#, ml + (w - ml - mr) / 2.0, h - 15.0, esc(x_label));
-    let _ = writeln!(s, r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">{}</text>"#, mt + (h - mt - mb) / 2.0, mt + (h - mt - mb) / 2.0, esc(y_label));
+    let _ = writeln!(
+        s,
+        r#"<rect x="{ml}" y="{mt}" width="{}" height="{}" fill="none" stroke="black"/>"#,
+        w - ml - mr,
+        h - mt - mb
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="{}" y="{}" text-anchor="middle">{}</text>"#,
+        ml + (w - ml - mr) / 2.0,
+        h - 15.0,
+        esc(x_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text x="18" y="{}" text-anchor="middle" transform="rotate(-90 18 {})">{}</text>"#,
+        mt + (h - mt - mb) / 2.0,
+        mt + (h - mt - mb) / 2.0,
+        esc(y_label)
+    );
     for ser in series {
         let mut d = String::new();
         let mut pen_down = false;
@@ -106,7 +132,13 @@ pub fn line_chart_with(title: &str, x_label: &str, y_label: &str, series: &[Seri
     }
     for (i, ser) in series.iter().enumerate() {
         let y = mt + 14.0 + i as f64 * 16.0;
-        let _ = writeln!(s, r#"<line x1="{}" x2="{}" y1="{y}" y2="{y}" stroke="{}" stroke-width="2"/>"#, ml + 10.0, ml + 30.0, ser.color);
+        let _ = writeln!(
+            s,
+            r#"<line x1="{}" x2="{}" y1="{y}" y2="{y}" stroke="{}" stroke-width="2"/>"#,
+            ml + 10.0,
+            ml + 30.0,
+            ser.color
+        );
         let _ = writeln!(s, r#"<text x="{}" y="{}">{}</text>"#, ml + 36.0, y + 4.0, esc(ser.label));
     }
     s.push_str("</svg>\n");
@@ -124,7 +156,12 @@ mod tests {
             "x",
             "y",
             &[
-                Series { label: "a", color: "red", points: vec![(0.0, 1.0), (1.0, 2.0), (2.0, f64::NAN), (3.0, 1.5)], dashed: false },
+                Series {
+                    label: "a",
+                    color: "red",
+                    points: vec![(0.0, 1.0), (1.0, 2.0), (2.0, f64::NAN), (3.0, 1.5)],
+                    dashed: false,
+                },
                 Series { label: "b", color: "blue", points: vec![(0.0, 0.5), (3.0, 0.7)], dashed: true },
             ],
         );

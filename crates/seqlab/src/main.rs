@@ -109,12 +109,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Config { command: ConfigCommand::Explain { experiment, layers } } => {
             let resolved = resolve(&experiment, &layers)?;
-            println!("# layers, lowest first: built-in defaults, {}, environment (SEQLAB_*), --set", resolved
-                .files
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "));
+            println!(
+                "# layers, lowest first: built-in defaults, {}, environment (SEQLAB_*), --set",
+                resolved.files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            );
             let rows = resolved.explain();
             let width = rows.iter().map(|(k, v, _)| k.len() + v.len() + 3).max().unwrap_or(0);
             for (key, value, origin) in rows {
