@@ -20,7 +20,6 @@ pub use schema::*;
 use figment::providers::{Env, Format, Serialized, Toml};
 use figment::value::{Dict, Map, Value};
 use figment::{Figment, Metadata, Profile, Provider, Source};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Errors raised while resolving an experiment.
@@ -427,15 +426,6 @@ pub fn validate(c: &ExperimentConfig) -> Result<(), ConfigError> {
         return Err(bad("experiment.name", "must be a non-empty name without slashes"));
     }
     Ok(())
-}
-
-/// Flattened `key -> value` of a config (used to compare layers in tests and reports).
-pub fn flat_map(config: &ExperimentConfig) -> BTreeMap<String, String> {
-    let mut out = Vec::new();
-    if let Ok(value) = Value::serialize(config) {
-        flatten("", &value, &mut out);
-    }
-    out.into_iter().collect()
 }
 
 #[cfg(test)]

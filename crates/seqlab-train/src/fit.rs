@@ -47,7 +47,9 @@ impl RunContext {
         let ckpt = dir.join("checkpoints");
         std::fs::create_dir_all(&ckpt).map_err(|e| io_err(&ckpt, e))?;
         let log = Logger { file: std::fs::File::create(dir.join("run.log")).ok(), quiet: opts.quiet };
-        Ok(Self { dir, log })
+        let mut ctx = Self { dir, log };
+        ctx.log_file_only(&format!("started {} (seqlab {})", crate::rundir::iso_now(), env!("CARGO_PKG_VERSION")));
+        Ok(ctx)
     }
 
     /// Print a line (unless quiet) and append it to `run.log`.
