@@ -10,6 +10,7 @@ pub mod rng;
 pub mod scaler;
 pub mod source;
 pub mod table;
+pub mod text;
 pub mod timeseries;
 
 use std::path::PathBuf;

@@ -8,6 +8,7 @@
 pub mod forecast;
 pub mod loss;
 pub mod metrics;
+pub mod sampling;
 
 pub use forecast::{Evaluation, Forecaster, ForecasterConfig, WindowForecast, evaluate};
 pub use loss::forecast_loss;
