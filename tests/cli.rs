@@ -112,3 +112,30 @@ fn every_command_has_help() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("Usage"), "{args:?}");
     }
 }
+
+#[test]
+fn divergence_stops_with_an_error_and_keeps_the_run_folder() {
+    let dir = scratch("diverge");
+    let output = format!("experiment.output_dir={:?}", dir.display().to_string());
+    let out = seqlab(&[
+        "run",
+        "experiments/stock.toml",
+        "--set",
+        &output,
+        "--set",
+        "model.kind=\"dlinear\"",
+        "--set",
+        "data.transform=\"none\"",
+        "--set",
+        "data.scale=false",
+        "--set",
+        "train.lr=1e30",
+        "--set",
+        "train.max_steps_per_epoch=5",
+    ]);
+    assert_clean_error(&out, &["diverged", "train.lr", "Run folder"]);
+    let runs: Vec<_> = std::fs::read_dir(dir.join("stock")).expect("run folder kept").collect();
+    assert_eq!(runs.len(), 1);
+    let run = runs.into_iter().next().expect("one").expect("entry").path();
+    assert!(run.join("config.toml").is_file() && run.join("metrics.csv").is_file());
+}
