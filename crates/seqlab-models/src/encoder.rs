@@ -146,6 +146,7 @@ impl EncoderConfig {
                     patch_len: m.patch_len,
                     patch_stride: m.patch_stride,
                     max_len: seq_length,
+                    causal: false,
                 }));
             }
             ModelKind::Dlinear => return None,

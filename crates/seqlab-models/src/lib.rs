@@ -15,6 +15,6 @@ pub mod transformer;
 
 pub use dlinear::{DLinear, DLinearConfig};
 pub use encoder::{Encoder, EncoderConfig, EncoderInput, EncoderOutput, SequenceEncoder};
-pub use recurrent::{CellKind, RecurrentEncoder, RecurrentEncoderConfig};
+pub use recurrent::{CellKind, CellState, RecurrentEncoder, RecurrentEncoderConfig, RecurrentState};
 pub use revin::RevIn;
 pub use transformer::{TransformerSeqEncoder, TransformerSeqEncoderConfig};

@@ -33,6 +33,8 @@ pub struct TransformerSeqEncoderConfig {
     pub patch_stride: usize,
     /// Longest sequence the position embedding covers.
     pub max_len: usize,
+    /// Each token attends only to itself and earlier tokens (language modelling).
+    pub causal: bool,
 }
 
 impl TransformerSeqEncoderConfig {
@@ -58,6 +60,7 @@ impl TransformerSeqEncoderConfig {
             d_model: self.d_model,
             patch_len: self.patch_len,
             patch_stride: self.patch_stride.max(1),
+            causal: self.causal,
         }
     }
 }
@@ -79,17 +82,23 @@ pub struct TransformerSeqEncoder {
     pub patch_len: usize,
     /// Steps between patches.
     pub patch_stride: usize,
+    /// Causal attention.
+    pub causal: bool,
 }
 
 impl SequenceEncoder for TransformerSeqEncoder {
     fn encode(&self, input: EncoderInput) -> EncoderOutput {
         let (tokens, mask) = patchify(input.x, input.mask_pad, self.patch_len, self.patch_stride);
         let [b, n, _] = tokens.dims();
+        let tokens_device = tokens.device();
         let pos = self.position.val().slice(s![0..n, ..]).unsqueeze_dim::<3>(0);
         let h = self.dropout.forward(self.embed.forward(tokens) + pos);
         let mut enc_in = TransformerEncoderInput::new(h);
         if let Some(m) = mask.clone() {
             enc_in = enc_in.mask_pad(m);
+        }
+        if self.causal {
+            enc_in = enc_in.mask_attn(burn::nn::attention::generate_autoregressive_mask(b, n, &tokens_device));
         }
         let hidden = self.encoder.forward(enc_in);
         let summary = match mask {
@@ -129,6 +138,7 @@ mod tests {
             patch_len: 0,
             patch_stride: 8,
             max_len: 96,
+            causal: false,
         };
         let x = Tensor::<3>::random([3, 96, 2], burn::tensor::Distribution::Default, &device);
         let enc = base.init(&device);
@@ -140,5 +150,33 @@ mod tests {
         // (96 - 16) / 8 + 1 = 11 patches
         assert_eq!(out.hidden.dims(), [3, 11, 16]);
         assert_eq!(patched.n_steps(96), 11);
+    }
+
+    /// With a causal mask, the features of step t do not depend on any later step.
+    #[test]
+    fn causal_attention_does_not_look_ahead() {
+        let device = Device::flex();
+        let enc = TransformerSeqEncoderConfig {
+            d_input: 3,
+            d_model: 16,
+            d_ff: 32,
+            n_heads: 4,
+            n_layers: 2,
+            dropout: 0.0,
+            patch_len: 0,
+            patch_stride: 1,
+            max_len: 10,
+            causal: true,
+        }
+        .init(&device);
+        let x = Tensor::<3>::random([1, 10, 3], burn::tensor::Distribution::Default, &device);
+        let changed = Tensor::cat(vec![x.clone().slice(s![.., 0..6, ..]), Tensor::ones([1, 4, 3], &device) * 5.0], 1);
+        let a = enc.encode(EncoderInput::new(x)).hidden;
+        let b = enc.encode(EncoderInput::new(changed)).hidden;
+        let prefix =
+            (a.clone().slice(s![.., 0..6, ..]) - b.clone().slice(s![.., 0..6, ..])).abs().max().into_scalar::<f32>();
+        assert!(prefix < 1e-5, "{prefix}");
+        let suffix = (a.slice(s![.., 6..10, ..]) - b.slice(s![.., 6..10, ..])).abs().max().into_scalar::<f32>();
+        assert!(suffix > 1e-3, "later steps do change");
     }
 }
