@@ -125,11 +125,10 @@ impl SequenceEncoder for TransformerSeqEncoder {
 mod tests {
     use super::*;
 
-    #[test]
-    fn patches_and_steps_give_the_right_token_counts() {
-        let device = Device::flex();
-        let base = TransformerSeqEncoderConfig {
-            d_input: 2,
+    /// A small encoder config: width 16, 4 heads, 2 blocks, no dropout, no patches.
+    fn small(d_input: usize, max_len: usize, causal: bool) -> TransformerSeqEncoderConfig {
+        TransformerSeqEncoderConfig {
+            d_input,
             d_model: 16,
             d_ff: 32,
             n_heads: 4,
@@ -137,9 +136,15 @@ mod tests {
             dropout: 0.0,
             patch_len: 0,
             patch_stride: 8,
-            max_len: 96,
-            causal: false,
-        };
+            max_len,
+            causal,
+        }
+    }
+
+    #[test]
+    fn patches_and_steps_give_the_right_token_counts() {
+        let device = Device::flex();
+        let base = small(2, 96, false);
         let x = Tensor::<3>::random([3, 96, 2], burn::tensor::Distribution::Default, &device);
         let enc = base.init(&device);
         let out = enc.encode(EncoderInput::new(x.clone()));
@@ -156,19 +161,7 @@ mod tests {
     #[test]
     fn causal_attention_does_not_look_ahead() {
         let device = Device::flex();
-        let enc = TransformerSeqEncoderConfig {
-            d_input: 3,
-            d_model: 16,
-            d_ff: 32,
-            n_heads: 4,
-            n_layers: 2,
-            dropout: 0.0,
-            patch_len: 0,
-            patch_stride: 1,
-            max_len: 10,
-            causal: true,
-        }
-        .init(&device);
+        let enc = small(3, 10, true).init(&device);
         let x = Tensor::<3>::random([1, 10, 3], burn::tensor::Distribution::Default, &device);
         let changed = Tensor::cat(vec![x.clone().slice(s![.., 0..6, ..]), Tensor::ones([1, 4, 3], &device) * 5.0], 1);
         let a = enc.encode(EncoderInput::new(x)).hidden;
