@@ -6,6 +6,7 @@
 #![warn(missing_docs)]
 
 pub mod forecast;
+pub mod language;
 pub mod loss;
 pub mod metrics;
 pub mod sampling;
