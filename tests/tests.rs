@@ -6,4 +6,5 @@
 mod cli;
 mod configs;
 mod forecasting;
+mod language;
 mod util;

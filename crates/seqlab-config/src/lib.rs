@@ -362,33 +362,48 @@ pub fn validate(c: &ExperimentConfig) -> Result<(), ConfigError> {
     if d.path.is_empty() {
         return Err(bad("data.path", "is required (the file to read, relative to data.root)"));
     }
-    if d.targets.is_empty() {
-        return Err(bad("data.targets", "name at least one target column"));
-    }
-    if d.lookback == 0 {
-        return Err(bad("data.lookback", "must be at least 1"));
-    }
-    if d.horizon == 0 {
-        return Err(bad("data.horizon", "must be at least 1"));
-    }
-    if d.stride == 0 {
-        return Err(bad("data.stride", "must be at least 1"));
-    }
-    let s = &d.split;
-    let explicit = [s.train_rows, s.valid_rows, s.test_rows];
-    let n_explicit = explicit.iter().filter(|r| r.is_some()).count();
-    if n_explicit != 0 && n_explicit != 3 {
-        return Err(bad("data.split", "give all of train_rows, valid_rows and test_rows, or none"));
-    }
-    for (name, r) in ["train_rows", "valid_rows", "test_rows"].iter().zip(explicit) {
-        if let Some([a, b]) = r
-            && a >= b
-        {
-            return Err(bad(&format!("data.split.{name}"), format!("empty range [{a}, {b})")));
+    match (d.kind, c.task.kind) {
+        (DataKind::Timeseries, TaskKind::Forecast) | (DataKind::Text, TaskKind::LanguageModel) => {}
+        (data, task) => {
+            return Err(bad("task.kind", format!("{task:?} does not work on data.kind = {data:?}").to_lowercase()));
         }
     }
-    if n_explicit == 0 && !(s.train > 0.0 && s.valid >= 0.0 && s.train + s.valid < 1.0) {
-        return Err(bad("data.split", "need train > 0, valid >= 0 and train + valid < 1"));
+    let s = &d.split;
+    if d.kind == DataKind::Text {
+        if d.context == 0 {
+            return Err(bad("data.context", "must be at least 1"));
+        }
+        if !(s.train > 0.0 && s.valid > 0.0 && s.train + s.valid <= 1.0) {
+            return Err(bad("data.split", "text needs train > 0, valid > 0 and train + valid <= 1"));
+        }
+    } else {
+        if d.targets.is_empty() {
+            return Err(bad("data.targets", "name at least one target column"));
+        }
+        if d.lookback == 0 {
+            return Err(bad("data.lookback", "must be at least 1"));
+        }
+        if d.horizon == 0 {
+            return Err(bad("data.horizon", "must be at least 1"));
+        }
+        if d.stride == 0 {
+            return Err(bad("data.stride", "must be at least 1"));
+        }
+        let explicit = [s.train_rows, s.valid_rows, s.test_rows];
+        let n_explicit = explicit.iter().filter(|r| r.is_some()).count();
+        if n_explicit != 0 && n_explicit != 3 {
+            return Err(bad("data.split", "give all of train_rows, valid_rows and test_rows, or none"));
+        }
+        for (name, r) in ["train_rows", "valid_rows", "test_rows"].iter().zip(explicit) {
+            if let Some([a, b]) = r
+                && a >= b
+            {
+                return Err(bad(&format!("data.split.{name}"), format!("empty range [{a}, {b})")));
+            }
+        }
+        if n_explicit == 0 && !(s.train > 0.0 && s.valid >= 0.0 && s.train + s.valid < 1.0) {
+            return Err(bad("data.split", "need train > 0, valid >= 0 and train + valid < 1"));
+        }
     }
     let m = &c.model;
     if m.d_hidden == 0 {

@@ -47,6 +47,20 @@ impl Default for ExperimentSection {
 pub enum DataKind {
     /// Numeric columns indexed by time (CSV or Parquet).
     Timeseries,
+    /// A text corpus (UTF-8), split by fraction of its characters.
+    Text,
+}
+
+/// How text is cut into tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TokenizerChoice {
+    /// One token per character.
+    Char,
+    /// Words and punctuation marks.
+    Word,
+    /// Byte-level BPE with `data.vocab_size` tokens.
+    Bpe,
 }
 
 /// File format of a time-series table.
@@ -146,6 +160,14 @@ pub struct DataConfig {
     pub stride: usize,
     /// Read only the first `max_rows` data rows (smoke tests).
     pub max_rows: Option<usize>,
+    /// Text: how to tokenize (learned on the training split).
+    pub tokenizer: TokenizerChoice,
+    /// Text: a `tokenizer.json` to use instead of learning one (relative to `root`).
+    pub tokenizer_file: Option<String>,
+    /// Text: vocabulary size of word and BPE tokenizers.
+    pub vocab_size: usize,
+    /// Text: tokens of context per training block.
+    pub context: usize,
 }
 
 impl Default for DataConfig {
@@ -168,6 +190,10 @@ impl Default for DataConfig {
             horizon: 24,
             stride: 1,
             max_rows: None,
+            tokenizer: TokenizerChoice::Char,
+            tokenizer_file: None,
+            vocab_size: 1000,
+            context: 64,
         }
     }
 }
@@ -259,6 +285,8 @@ impl Default for ModelConfig {
 pub enum TaskKind {
     /// Direct multi-horizon forecasting.
     Forecast,
+    /// Next-token prediction on text.
+    LanguageModel,
 }
 
 /// Training loss.

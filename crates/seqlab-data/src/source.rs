@@ -35,6 +35,8 @@ pub fn locate_with(
     mirror: Option<&str>,
     cache: &Path,
 ) -> Result<PathBuf, DataError> {
+    // An empty checksum (e.g. `--set data.sha256=""`) means "do not check".
+    let sha256 = sha256.filter(|s| !s.trim().is_empty());
     let mut full = resolve(root, path);
     if !full.is_file() && Path::new(path).is_relative() {
         let cached = cache.join(path);

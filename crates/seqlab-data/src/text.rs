@@ -155,6 +155,72 @@ impl TextTokenizer {
     }
 }
 
+/// A text corpus split by characters (nanoGPT: the first 90% train, the next 10% valid), with
+/// the tokenizer learned on (or loaded for) the training part and both parts encoded.
+#[derive(Debug, Clone)]
+pub struct TextCorpus {
+    /// The corpus file.
+    pub path: std::path::PathBuf,
+    /// The tokenizer.
+    pub tokenizer: TextTokenizer,
+    /// Training tokens.
+    pub train: Vec<u32>,
+    /// Validation tokens.
+    pub valid: Vec<u32>,
+    /// Characters in the training and validation parts.
+    pub chars: (usize, usize),
+}
+
+impl TextCorpus {
+    /// Read and prepare the corpus named by a `[data]` section (`kind = "text"`).
+    pub fn from_config(cfg: &seqlab_config::DataConfig) -> Result<Self, DataError> {
+        let path = crate::source::locate_with(
+            &cfg.root,
+            &cfg.path,
+            cfg.sha256.as_deref(),
+            cfg.mirror.as_deref(),
+            &crate::source::cache_dir(),
+        )?;
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| DataError::Read { path: path.clone(), message: format!("not UTF-8 text: {e}") })?;
+        if text.trim().is_empty() {
+            return Err(DataError::Read { path, message: "the corpus is empty".into() });
+        }
+        let n = text.chars().count();
+        let n_train = (n as f64 * cfg.split.train) as usize;
+        let n_valid = ((n as f64 * cfg.split.valid) as usize).min(n - n_train);
+        let byte_at = |chars: usize| text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i);
+        let (a, b) = (byte_at(n_train), byte_at(n_train + n_valid));
+        let (train_text, valid_text) = (&text[..a], &text[a..b]);
+        let kind = match cfg.tokenizer {
+            seqlab_config::TokenizerChoice::Char => TokenizerKind::Char,
+            seqlab_config::TokenizerChoice::Word => TokenizerKind::Word,
+            seqlab_config::TokenizerChoice::Bpe => TokenizerKind::Bpe,
+        };
+        let tokenizer = match &cfg.tokenizer_file {
+            Some(file) => TextTokenizer::load(&crate::source::resolve(&cfg.root, file))?,
+            None => TextTokenizer::train(kind, train_text, cfg.vocab_size)
+                .map_err(|e| DataError::Read { path: path.clone(), message: e.to_string() })?,
+        };
+        let train = tokenizer.encode(train_text)?;
+        let valid = tokenizer.encode(valid_text)?;
+        for (name, stream) in [("train", &train), ("valid", &valid)] {
+            if stream.len() <= cfg.context {
+                return Err(DataError::TooShort {
+                    path: path.clone(),
+                    message: format!(
+                        "the {name} part has {} tokens; data.context = {} needs at least {}",
+                        stream.len(),
+                        cfg.context,
+                        cfg.context + 1
+                    ),
+                });
+            }
+        }
+        Ok(Self { path, tokenizer, train, valid, chars: (n_train, n_valid) })
+    }
+}
+
 /// Contiguous blocks of a token stream at random offsets, nanoGPT style.
 #[derive(Debug, Clone)]
 pub struct BlockSampler {

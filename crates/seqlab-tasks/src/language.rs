@@ -2,7 +2,7 @@
 //! unidirectional recurrent encoder) -> logits over the vocabulary, with a masked
 //! cross-entropy and the usual metrics (nats per token, perplexity, bits per character).
 
-use burn::nn::{Embedding, EmbeddingConfig, Linear, LinearConfig};
+use burn::nn::{Embedding, EmbeddingConfig, LayerNorm, LayerNormConfig, Linear, LinearConfig};
 use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, Int};
@@ -59,19 +59,22 @@ impl LanguageModelConfig {
         };
         Ok(LanguageModel {
             embed: EmbeddingConfig::new(self.vocab_size, d).init(device),
+            norm: LayerNormConfig::new(encoder.d_output()).init(device),
             head: LinearConfig::new(encoder.d_output(), self.vocab_size).init(device),
             encoder,
         })
     }
 }
 
-/// Embedding, encoder, vocabulary head.
+/// Embedding, encoder, final norm, vocabulary head.
 #[derive(Module, Debug)]
 pub struct LanguageModel {
     /// Token embedding.
     pub embed: Embedding,
     /// Any zoo encoder, reading left to right.
     pub encoder: Encoder,
+    /// Final layer norm (pre-norm Transformers leave their output unnormalised; GPT-2's `ln_f`).
+    pub norm: LayerNorm,
     /// `d_model -> vocab_size`.
     pub head: Linear,
 }
@@ -80,7 +83,7 @@ impl LanguageModel {
     /// `[batch, time]` token ids -> `[batch, time, vocab]` next-token logits.
     pub fn forward(&self, ids: Tensor<2, Int>) -> Tensor<3> {
         let x = self.embed.forward(ids);
-        self.head.forward(self.encoder.encode(EncoderInput::new(x)).hidden)
+        self.head.forward(self.norm.forward(self.encoder.encode(EncoderInput::new(x)).hidden))
     }
 
     /// Recurrent models only: logits for `ids` starting from `state`, and the state after them,
@@ -93,7 +96,7 @@ impl LanguageModel {
         match &self.encoder {
             Encoder::Recurrent(r) => {
                 let (h, st) = r.forward_stateful(self.embed.forward(ids), state);
-                Some((self.head.forward(h), st))
+                Some((self.head.forward(self.norm.forward(h)), st))
             }
             Encoder::Transformer(_) => None,
         }

@@ -9,6 +9,7 @@
 
 pub mod fit;
 pub mod forecast;
+pub mod language;
 pub mod plot;
 pub mod rundir;
 
@@ -157,10 +158,35 @@ pub(crate) fn metrics_csv(history: &[EpochRecord]) -> String {
     s
 }
 
+/// What any finished run reports to its caller.
+#[derive(Debug)]
+pub struct RunReport {
+    /// The run folder.
+    pub run_dir: PathBuf,
+    /// Epoch of the best checkpoint.
+    pub best_epoch: usize,
+    /// Epochs trained.
+    pub epochs_run: usize,
+    /// Training wall time in seconds.
+    pub train_seconds: f64,
+    /// A short human-readable result (a table of model against baselines, or LM metrics).
+    pub summary: String,
+}
+
 /// Train, evaluate and write the run folder for a resolved experiment, for its task kind.
-pub fn run(cfg: &ExperimentConfig, config_toml: &str, opts: &RunOptions) -> Result<RunOutcome, TrainError> {
+pub fn run(cfg: &ExperimentConfig, config_toml: &str, opts: &RunOptions) -> Result<RunReport, TrainError> {
     match cfg.task.kind {
-        seqlab_config::TaskKind::Forecast => run_forecast(cfg, config_toml, opts),
+        seqlab_config::TaskKind::Forecast => {
+            let out = run_forecast(cfg, config_toml, opts)?;
+            Ok(RunReport {
+                run_dir: out.run_dir.clone(),
+                best_epoch: out.best_epoch,
+                epochs_run: out.history.len().saturating_sub(1),
+                train_seconds: out.train_seconds,
+                summary: format!("{} test windows\n{}", out.test.windows.len(), summary_table(&out.test)),
+            })
+        }
+        seqlab_config::TaskKind::LanguageModel => language::run_language_model(cfg, config_toml, opts),
     }
 }
 

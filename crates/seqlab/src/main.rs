@@ -96,13 +96,12 @@ fn run(cli: Cli) -> Result<()> {
             let outcome = seqlab_train::run(&resolved.config, &resolved.to_toml(), &opts)?;
             println!("run folder: {}", outcome.run_dir.display());
             println!(
-                "best epoch {} of {}, trained in {:.1}s, {} test windows",
+                "best epoch {} of {}, trained in {:.1}s, {}",
                 outcome.best_epoch,
-                outcome.history.len() - 1,
+                outcome.epochs_run,
                 outcome.train_seconds,
-                outcome.test.windows.len()
+                outcome.summary.trim_end()
             );
-            print!("{}", seqlab_train::summary_table(&outcome.test));
         }
         Command::Config { command: ConfigCommand::Show { experiment, layers } } => {
             print!("{}", resolve(&experiment, &layers)?.to_toml());
@@ -128,9 +127,21 @@ fn run(cli: Cli) -> Result<()> {
             // The saved config is complete; only the environment and --set apply on top.
             let opts = LoadOptions { config_dir: Some(run_dir.clone()), overrides: set, use_env: true };
             let resolved = seqlab_config::load(&config_path, &opts)?;
-            let eval = seqlab_train::eval_run(&run_dir, &resolved.config)
-                .with_context(|| format!("evaluating {}", run_dir.display()))?;
-            print!("{}", seqlab_train::summary_table(&eval));
+            match resolved.config.task.kind {
+                seqlab_config::TaskKind::Forecast => {
+                    let eval = seqlab_train::eval_run(&run_dir, &resolved.config)
+                        .with_context(|| format!("evaluating {}", run_dir.display()))?;
+                    print!("{}", seqlab_train::summary_table(&eval));
+                }
+                seqlab_config::TaskKind::LanguageModel => {
+                    let m = seqlab_train::language::eval_language_model(&run_dir, &resolved.config)
+                        .with_context(|| format!("evaluating {}", run_dir.display()))?;
+                    println!(
+                        "valid loss {:.4} nats/token, perplexity {:.3}, {:.4} bits/token",
+                        m.loss, m.perplexity, m.bits_per_token
+                    );
+                }
+            }
         }
     }
     Ok(())
