@@ -1,6 +1,6 @@
 //! Bad input gets a clear error naming the file, key or line, and a non-zero exit; never a panic.
 
-use crate::util::{assert_clean_error, scratch, seqlab};
+use crate::util::{assert_clean_error, scratch, seqlab, set_path};
 use std::path::Path;
 
 /// A small experiment over `csv` written into `dir`.
@@ -116,7 +116,7 @@ fn every_command_has_help() {
 #[test]
 fn divergence_stops_with_an_error_and_keeps_the_run_folder() {
     let dir = scratch("diverge");
-    let output = format!("experiment.output_dir={:?}", dir.display().to_string());
+    let output = set_path("experiment.output_dir", &dir);
     let out = seqlab(&[
         "run",
         "experiments/stock.toml",

@@ -1,14 +1,14 @@
 //! Training through the real binary: every zoo model on a slice of real data, the run folder,
 //! the metric keys, learning, `eval`, and the ETTh1 protocol.
 
-use crate::util::{external_data_root, metric, metrics, run_dir, scratch, seqlab, text};
+use crate::util::{external_data_root, metric, metrics, run_dir, scratch, seqlab, set_path, text};
 
 const KEYS: [&str; 6] = ["mse", "mae", "rmse", "mape", "smape", "mase"];
 
 /// Train the stock experiment for a few steps with `model` on the first 1500 rows.
 fn smoke(kind: &str, extra: &[&str]) -> std::path::PathBuf {
     let out_dir = scratch(kind);
-    let output = format!("experiment.output_dir={:?}", out_dir.display().to_string());
+    let output = set_path("experiment.output_dir", &out_dir);
     let kind_set = format!("model.kind={kind}");
     let mut args = vec![
         "run",
@@ -113,7 +113,7 @@ fn bidirectional_and_revin_variants_train() {
 #[test]
 fn training_lowers_the_validation_loss() {
     let out_dir = scratch("learn");
-    let output = format!("experiment.output_dir={:?}", out_dir.display().to_string());
+    let output = set_path("experiment.output_dir", &out_dir);
     let out = seqlab(&[
         "run",
         "experiments/etth1/dlinear.toml",
@@ -121,7 +121,7 @@ fn training_lowers_the_validation_loss() {
         "--set",
         &output,
         "--set",
-        &format!("data.root={:?}", external_data_root().display().to_string()),
+        &set_path("data.root", &external_data_root()),
         "--set",
         "train.epochs=2",
         "--set",
@@ -178,7 +178,7 @@ fn data_root_comes_from_the_environment() {
         "run",
         "experiments/etth1.toml",
         "--set",
-        &format!("data.root={:?}", external_data_root().display().to_string()),
+        &set_path("data.root", &external_data_root()),
         "--set",
         "data.sha256=\"0000\"",
     ]);
@@ -190,7 +190,7 @@ fn data_root_comes_from_the_environment() {
 #[test]
 fn stock_experiment_is_within_ten_percent_of_persistence() {
     let out_dir = scratch("stock");
-    let output = format!("experiment.output_dir={:?}", out_dir.display().to_string());
+    let output = set_path("experiment.output_dir", &out_dir);
     let dir = run_dir(&seqlab(&["run", "experiments/stock.toml", "--quiet", "--set", &output]));
     check_run_folder(&dir);
     // Every test window is in predictions.csv: 1194 windows x 5 steps x 1 target.

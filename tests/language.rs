@@ -1,11 +1,11 @@
 //! Language modelling through the real binary on Tiny Shakespeare (read from the data root).
 
-use crate::util::{assert_clean_error, external_data_root, metric, metrics, run_dir, scratch, seqlab, text};
+use crate::util::{assert_clean_error, external_data_root, metric, metrics, run_dir, scratch, seqlab, set_path, text};
 
 fn tiny_run(kind: &str) -> std::path::PathBuf {
     let out_dir = scratch(&format!("lm-{kind}"));
-    let output = format!("experiment.output_dir={:?}", out_dir.display().to_string());
-    let root = format!("data.root={:?}", external_data_root().display().to_string());
+    let output = set_path("experiment.output_dir", &out_dir);
+    let root = set_path("data.root", &external_data_root());
     let kind = format!("model.kind={kind}");
     run_dir(&seqlab(&[
         "run",
@@ -51,7 +51,7 @@ fn language_models_train_and_learn() {
         assert_eq!(m["train.steps"].as_u64(), Some(30));
 
         // `seqlab eval` reloads the checkpoint and the run's tokenizer and finds the same loss.
-        let root = format!("data.root={:?}", external_data_root().display().to_string());
+        let root = set_path("data.root", &external_data_root());
         let out = seqlab(&["eval", &dir.display().to_string(), "--set", &root]);
         let (stdout, stderr) = text(&out);
         assert!(out.status.success(), "{stderr}");
@@ -68,7 +68,7 @@ fn language_models_train_and_learn() {
 fn text_input_errors_are_clear() {
     let dir = scratch("lm-bad");
     std::fs::write(dir.join("empty.txt"), "  \n").expect("write");
-    let root = format!("data.root={:?}", dir.display().to_string());
+    let root = set_path("data.root", &dir);
     let out = seqlab(&[
         "run",
         "experiments/shakespeare_char.toml",
@@ -88,13 +88,13 @@ fn text_input_errors_are_clear() {
         "run",
         "experiments/shakespeare_char.toml",
         "--set",
-        &format!("data.root={:?}", crate::util::external_data_root().display().to_string()),
+        &set_path("data.root", &crate::util::external_data_root()),
         "--set",
         "model.kind=\"gru\"",
         "--set",
         "model.bidirectional=true",
         "--set",
-        &format!("experiment.output_dir={:?}", dir.display().to_string()),
+        &set_path("experiment.output_dir", &dir),
     ]);
     assert_clean_error(&out, &["unidirectional"]);
 }

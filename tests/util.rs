@@ -33,6 +33,11 @@ pub fn scratch(name: &str) -> PathBuf {
     dir
 }
 
+/// A `--set` value that puts a path into a string key, e.g. `experiment.output_dir="/tmp/x"`.
+pub fn set_path(key: &str, path: &Path) -> String {
+    format!("{key}={:?}", path.display().to_string())
+}
+
 /// Run the seqlab binary from the project root with a clean `SEQLAB_` environment.
 pub fn seqlab(args: &[&str]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_seqlab"));

@@ -26,16 +26,7 @@ use tokenizers::{AddedToken, SplitDelimiterBehavior, Tokenizer};
 /// The unknown token of character and word vocabularies.
 pub const UNK: &str = "[UNK]";
 
-/// How text is cut into tokens.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TokenizerKind {
-    /// One token per character (every character of the training text, plus `[UNK]`).
-    Char,
-    /// Words and punctuation marks (split on white space), plus `[UNK]`.
-    Word,
-    /// Byte-level BPE (GPT-2 style): no unknown tokens.
-    Bpe,
-}
+pub use seqlab_config::TokenizerChoice;
 
 fn tok_err(what: &str, e: impl std::fmt::Display) -> DataError {
     DataError::Config(format!("tokenizer: {what}: {e}"))
@@ -56,16 +47,16 @@ impl std::fmt::Debug for TextTokenizer {
 impl TextTokenizer {
     /// Learn a tokenizer from `corpus` (the training split). `vocab_size` bounds word and BPE
     /// vocabularies; character vocabularies take every character seen.
-    pub fn train(kind: TokenizerKind, corpus: &str, vocab_size: usize) -> Result<Self, DataError> {
+    pub fn train(kind: TokenizerChoice, corpus: &str, vocab_size: usize) -> Result<Self, DataError> {
         if corpus.trim().is_empty() {
             return Err(DataError::Config("tokenizer: the training text is empty".into()));
         }
         let unk = || vec![AddedToken::from(UNK, true)];
         let (mut tokenizer, trainer) = match kind {
-            TokenizerKind::Char | TokenizerKind::Word => {
+            TokenizerChoice::Char | TokenizerChoice::Word => {
                 let model = WordLevel::builder().unk_token(UNK.into()).build().map_err(|e| tok_err("model", e))?;
                 let mut t = Tokenizer::new(model);
-                if kind == TokenizerKind::Char {
+                if kind == TokenizerChoice::Char {
                     let split =
                         Split::new(SplitPattern::Regex("(?s).".into()), SplitDelimiterBehavior::Isolated, false)
                             .map_err(|e| tok_err("pre-tokenizer", e))?;
@@ -75,7 +66,7 @@ impl TextTokenizer {
                     t.with_pre_tokenizer(Some(Whitespace {}));
                 }
                 let trainer = WordLevelTrainer::builder()
-                    .vocab_size(if kind == TokenizerKind::Char { usize::MAX } else { vocab_size })
+                    .vocab_size(if kind == TokenizerChoice::Char { usize::MAX } else { vocab_size })
                     .min_frequency(0)
                     .show_progress(false)
                     .special_tokens(unk())
@@ -83,7 +74,7 @@ impl TextTokenizer {
                     .map_err(|e| tok_err("trainer", e))?;
                 (t, TrainerWrapper::WordLevelTrainer(trainer))
             }
-            TokenizerKind::Bpe => {
+            TokenizerChoice::Bpe => {
                 let mut t = Tokenizer::new(BPE::default());
                 t.with_pre_tokenizer(Some(ByteLevel::default().add_prefix_space(false)));
                 t.with_decoder(Some(ByteLevelDecoder::default()));
@@ -192,14 +183,9 @@ impl TextCorpus {
         let byte_at = |chars: usize| text.char_indices().nth(chars).map_or(text.len(), |(i, _)| i);
         let (a, b) = (byte_at(n_train), byte_at(n_train + n_valid));
         let (train_text, valid_text) = (&text[..a], &text[a..b]);
-        let kind = match cfg.tokenizer {
-            seqlab_config::TokenizerChoice::Char => TokenizerKind::Char,
-            seqlab_config::TokenizerChoice::Word => TokenizerKind::Word,
-            seqlab_config::TokenizerChoice::Bpe => TokenizerKind::Bpe,
-        };
         let tokenizer = match &cfg.tokenizer_file {
             Some(file) => TextTokenizer::load(&crate::source::resolve(&cfg.root, file))?,
-            None => TextTokenizer::train(kind, train_text, cfg.vocab_size)
+            None => TextTokenizer::train(cfg.tokenizer, train_text, cfg.vocab_size)
                 .map_err(|e| DataError::Read { path: path.clone(), message: e.to_string() })?,
         };
         let train = tokenizer.encode(train_text)?;
@@ -295,7 +281,7 @@ mod tests {
 
     #[test]
     fn char_tokenizer_round_trips_every_character() {
-        let t = TextTokenizer::train(TokenizerKind::Char, TEXT, 0).expect("train");
+        let t = TextTokenizer::train(TokenizerChoice::Char, TEXT, 0).expect("train");
         let distinct: std::collections::BTreeSet<char> = TEXT.chars().collect();
         assert_eq!(t.vocab_size(), distinct.len() + 1, "every character plus [UNK]");
         let ids = t.encode(TEXT).expect("encode");
@@ -312,12 +298,12 @@ mod tests {
     fn word_and_bpe_tokenizers_round_trip_and_reload() {
         let dir = std::env::temp_dir().join(format!("seqlab-tok-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
-        let w = TextTokenizer::train(TokenizerKind::Word, TEXT, 1000).expect("word");
+        let w = TextTokenizer::train(TokenizerChoice::Word, TEXT, 1000).expect("word");
         let ids = w.encode("hear me speak.").expect("encode");
         assert_eq!(ids.len(), 4, "three words and a full stop");
         assert_eq!(w.decode(&ids).expect("decode"), "hear me speak .");
         let corpus = TEXT.repeat(20);
-        let b = TextTokenizer::train(TokenizerKind::Bpe, &corpus, 300).expect("bpe");
+        let b = TextTokenizer::train(TokenizerChoice::Bpe, &corpus, 300).expect("bpe");
         assert!(b.vocab_size() <= 300 && b.vocab_size() > 256, "{}", b.vocab_size());
         let ids = b.encode(TEXT).expect("encode");
         assert!(ids.len() < TEXT.len(), "merges shorten the text");
@@ -334,7 +320,7 @@ mod tests {
 
     #[test]
     fn empty_corpus_is_an_error() {
-        let err = TextTokenizer::train(TokenizerKind::Char, "  \n", 0).expect_err("empty").to_string();
+        let err = TextTokenizer::train(TokenizerChoice::Char, "  \n", 0).expect_err("empty").to_string();
         assert!(err.contains("empty"), "{err}");
     }
 

@@ -7,9 +7,7 @@ use burn::prelude::*;
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Bool, Int};
 use seqlab_config::{ModelConfig, ModelKind};
-use seqlab_models::{
-    Encoder, EncoderConfig, EncoderInput, RecurrentState, SequenceEncoder, TransformerSeqEncoderConfig,
-};
+use seqlab_models::{Encoder, EncoderConfig, EncoderInput, RecurrentState, SequenceEncoder};
 
 /// Runtime configuration of a [`LanguageModel`].
 #[derive(Debug, Clone)]
@@ -28,35 +26,26 @@ impl LanguageModelConfig {
     pub fn init(&self, device: &Device) -> Result<LanguageModel, String> {
         let m = &self.model;
         let d = m.d_hidden;
-        let encoder = match m.kind {
-            ModelKind::Transformer => Encoder::Transformer(
-                TransformerSeqEncoderConfig {
-                    d_input: d,
-                    d_model: d,
-                    d_ff: m.d_ff,
-                    n_heads: m.n_heads,
-                    n_layers: m.n_layers,
-                    dropout: m.dropout,
-                    patch_len: 0,
-                    patch_stride: 1,
-                    max_len: self.context,
-                    causal: true,
-                }
-                .init(device),
-            ),
-            ModelKind::Dlinear => return Err("`model.kind`: dlinear is a forecaster, not a language model".into()),
-            _ => {
-                if m.bidirectional || m.patch_len > 0 {
+        if m.kind == ModelKind::Dlinear {
+            return Err("`model.kind`: dlinear is a forecaster, not a language model".into());
+        }
+        let Some(mut encoder) = EncoderConfig::from_model(m, d, self.context) else {
+            unreachable!("every kind but dlinear is an encoder")
+        };
+        match &mut encoder {
+            EncoderConfig::Transformer(t) => {
+                t.causal = true;
+                t.patch_len = 0;
+            }
+            EncoderConfig::Recurrent(r) => {
+                if r.bidirectional || r.patch_len > 0 {
                     return Err("a recurrent language model must be unidirectional without patches \
                                 (model.bidirectional = false, model.patch_len = 0)"
                         .into());
                 }
-                match EncoderConfig::from_model(m, d, self.context) {
-                    Some(c) => c.init(device),
-                    None => unreachable!("recurrent kinds are encoders"),
-                }
             }
-        };
+        }
+        let encoder = encoder.init(device);
         Ok(LanguageModel {
             embed: EmbeddingConfig::new(self.vocab_size, d).init(device),
             norm: LayerNormConfig::new(encoder.d_output()).init(device),
